@@ -1,0 +1,46 @@
+# The README's two commands: `make run` (the main job) and `make test` (the selftests).
+# Both start from nothing: they create .venv and install what they need.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.install-stamp
+
+.PHONY: install system-deps run test lint bench allure clean
+
+# Re-installs only when pyproject.toml changed, so a second `make install` takes a second.
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Debian packages the selftests need (promtool and prometheus for the rules and the
+# end-to-end gate test). Installed only when missing; needs root, as CI is.
+system-deps:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
+	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  service prometheus stop >/dev/null 2>&1 || true; \
+	  pkill -x prometheus >/dev/null 2>&1 || true; }
+
+# The main job: the synthetic suite against the embedded sandbox (started and stopped
+# by the plugin on a free loopback port), reports written to reports/latest/.
+run: install
+	$(BIN)/pytest
+
+# The project's own tests (selftests/ has its own pytest.ini).
+test: install system-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest selftests
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) reports/*/ reports/latest reports/history.sqlite* allure-report

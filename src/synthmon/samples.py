@@ -1,0 +1,61 @@
+"""One Sample per HTTP call the monitor makes: the unit every later stage reads.
+
+The plugin records samples on the worker and attaches them to the test report's
+`user_properties` under the key `SAMPLE_PROPERTY`, so they reach the xdist controller
+without files that workers race on. Reports, telemetry, the history store, the baseline
+and the gate all read this one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+SAMPLE_PROPERTY = "synthmon.sample"
+
+BudgetVerdict = Literal["ok", "degraded", "over_limit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    run_id: str
+    check: str  # the pytest node id of the check
+    method: str
+    route: str  # route template, e.g. /api/v1/scholarships/{scholarship_id}
+    status: int | None  # None when no response arrived
+    total_ms: float  # the whole request, body included
+    ttfb_ms: float | None  # time to the response headers
+    schema_ok: bool | None  # None when the call was not schema-checked
+    schema_error: str | None
+    budget_ms: float
+    hard_limit_ms: float
+    budget_verdict: BudgetVerdict
+    synthetic_id: str
+    trace_id: str  # 32 hex
+    span_id: str  # 16 hex
+    started_at: float  # unix seconds
+    target: str
+    cohort: str
+    region: str
+    device: str
+    build_id: str
+    git_sha: str
+    critical: bool = False
+    attempts: int = 1  # > 1 means it passed only after a retry: flaky
+    error_type: str | None = None  # e.g. "timeout", "ConnectionError", "500"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sample:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.route}"
+
+    @property
+    def is_server_error(self) -> bool:
+        return self.status is None or self.status >= 500
