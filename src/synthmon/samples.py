@@ -41,6 +41,7 @@ class Sample:
     build_id: str
     git_sha: str
     critical: bool = False
+    expected_status: int | None = None  # what the check expected; 4xx it expected is a user error
     attempts: int = 1  # > 1 means it passed only after a retry: flaky
     error_type: str | None = None  # e.g. "timeout", "ConnectionError", "500"
 
