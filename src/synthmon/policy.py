@@ -6,15 +6,22 @@ Where it is found: the explicit path, else $SYNTH_POLICY, else ./canary-policy.y
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 DEFAULT_POLICY_FILE = "canary-policy.yaml"
+SCHEMA_FILE = "canary-policy.schema.json"
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 class PolicyError(ValueError):
@@ -26,6 +33,39 @@ class Budget:
     budget_ms: float
     hard_limit_ms: float
     critical: bool
+
+
+def parse_duration(text: str | int | float) -> float:
+    """'15m' -> 900.0 seconds; a bare number is seconds."""
+    if isinstance(text, int | float):
+        return float(text)
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise PolicyError(f"{text!r}: not a duration (use e.g. 20s, 15m, 2h, 7d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    """One rollback criterion, exactly as the policy states it."""
+
+    id: str
+    title: str
+    source: str  # synthetic | prometheus
+    metric: str
+    comparison: str  # absolute | relative_to_control | relative_to_baseline | percentage_points
+    threshold: float
+    unit: str
+    min_samples: int
+    promql: dict[str, str]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Criterion:
+        return cls(
+            id=data["id"], title=data["title"], source=data["source"], metric=data["metric"],
+            comparison=data["comparison"], threshold=float(data["threshold"]), unit=data["unit"],
+            min_samples=int(data["min_samples"]), promql=dict(data.get("promql", {})),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +97,42 @@ class Policy:
             raise PolicyError(f"phases.{name}: no such phase (known: {', '.join(phases)})")
         return dict(phases[name])
 
+    # --- the gate's view -------------------------------------------------------------
+    @property
+    def gate(self) -> dict[str, Any]:
+        return dict(self.data.get("gate", {}))
+
+    @property
+    def criteria(self) -> list[Criterion]:
+        return [Criterion.from_dict(c) for c in self.data.get("criteria", [])]
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        for criterion in self.criteria:
+            if criterion.id == criterion_id:
+                return criterion
+        raise PolicyError(f"criteria: no criterion with id {criterion_id!r}")
+
+    @property
+    def window_s(self) -> float:
+        return parse_duration(self.data.get("window", "15m"))
+
+    @property
+    def slo_availability(self) -> float:
+        return float(self.data.get("slo", {}).get("availability", 0.999))
+
+    @property
+    def error_budget_period_s(self) -> float:
+        return parse_duration(self.data.get("slo", {}).get("error_budget_period", "7d"))
+
+    @property
+    def approvals(self) -> list[str]:
+        return list(self.data.get("approvals", []))
+
+    def critical_endpoints(self) -> list[str]:
+        """'METHOD /route' of every endpoint the budgets mark critical."""
+        endpoints = self.data.get("budgets", {}).get("endpoints", {})
+        return [name for name, entry in endpoints.items() if entry.get("critical")]
+
 
 def find_policy_file(path: str | os.PathLike[str] | None = None) -> Path:
     candidate = Path(path or os.environ.get("SYNTH_POLICY") or DEFAULT_POLICY_FILE)
@@ -79,4 +155,61 @@ def _load(path: Path) -> Policy:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise PolicyError(f"{path}: the policy must be a mapping at the top level")
+    validate_policy_data(data, source=str(path))
     return Policy(path=path, data=data)
+
+
+def find_schema_file(policy_path: Path | None = None) -> Path:
+    """The schema beside the policy (schemas/), else the one in this source tree."""
+    candidates = []
+    if policy_path is not None:
+        candidates.append(policy_path.parent / "schemas" / SCHEMA_FILE)
+    candidates.append(Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_FILE)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise PolicyError(f"{SCHEMA_FILE}: policy schema not found (looked in "
+                      + ", ".join(str(c.parent) for c in candidates) + ")")
+
+
+@cache
+def _validator(schema_path: Path) -> Draft202012Validator:
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _field_name(data: dict[str, Any], path: list[Any]) -> str:
+    """criteria[3] (http_5xx_rate).threshold: a path a human finds in the YAML."""
+    name, node = "", data
+    for part in path:
+        if isinstance(part, int):
+            name += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and "id" in node:
+                name += f" ({node['id']})"
+        else:
+            name += f".{part}" if name else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return name or "(top level)"
+
+
+def validate_policy_data(data: dict[str, Any], source: str = "policy",
+                         policy_path: Path | None = None) -> None:
+    """Raise PolicyError naming the field and the reason when `data` breaks the schema,
+    or when criteria ids repeat (something JSON Schema cannot say)."""
+    validator = _validator(find_schema_file(policy_path or Path(source)))
+    error = best_match(validator.iter_errors(data))
+    if error is not None:
+        field = _field_name(data, list(error.absolute_path))
+        raise PolicyError(f"{source}: {field}: {error.message}")
+    seen: set[str] = set()
+    for index, criterion in enumerate(data.get("criteria", [])):
+        if criterion["id"] in seen:
+            raise PolicyError(f"{source}: criteria[{index}].id: {criterion['id']!r} is used twice")
+        seen.add(criterion["id"])
+    for name, phase in data.get("phases", {}).items():
+        try:
+            parse_duration(phase["duration"])
+        except PolicyError as exc:
+            raise PolicyError(f"{source}: phases.{name}.duration: {exc}") from exc
