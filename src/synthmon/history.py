@@ -1,0 +1,209 @@
+"""The run history: every run's samples in one embedded SQLite file (reports/history.sqlite).
+
+Rolling windows for the gate and the baseline are read from here. Why SQLite and this shape:
+
+- WAL journal, so readers (the gate) never block the writer and a run killed with -9
+  mid-write leaves the file consistent: a transaction is either all there or not at all.
+- Several writers (parallel CI jobs on one runner, the monitor loop next to a hand run) are
+  serialised by SQLite's own lock; `busy_timeout` makes a writer wait instead of failing.
+- One row per sample with the columns the queries filter on, plus the whole Sample as JSON so
+  a field added to Sample later round-trips without a migration.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from synthmon.run_context import RunContext
+from synthmon.samples import Sample
+
+DEFAULT_RETENTION_DAYS = 30.0
+_BUSY_TIMEOUT_MS = 10_000
+_SCHEMA_VERSION = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    started_at  REAL NOT NULL,
+    target      TEXT NOT NULL,
+    cohort      TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    device      TEXT NOT NULL,
+    build_id    TEXT NOT NULL,
+    git_sha     TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    context     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL,
+    started_at  REAL NOT NULL,
+    cohort      TEXT NOT NULL,
+    endpoint    TEXT NOT NULL,
+    build_id    TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    synthetic_id TEXT NOT NULL,
+    data        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samples_time ON samples (started_at);
+CREATE INDEX IF NOT EXISTS samples_cohort_time ON samples (cohort, started_at);
+CREATE INDEX IF NOT EXISTS samples_run ON samples (run_id);
+"""
+
+
+class HistoryError(RuntimeError):
+    """The history store cannot be opened or written; the message says which file and why."""
+
+
+class HistoryStore:
+    """Append runs' samples and read them back by window, cohort, endpoint, build and run.
+
+    Each call opens its own short-lived connection: safe across threads and processes, and
+    nothing is held open between a run's end and the next run.
+    """
+
+    def __init__(self, path: str | Path, retention_days: float | None = DEFAULT_RETENTION_DAYS):
+        self.path = Path(path)
+        self.retention_days = retention_days
+
+    # -- connection -------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL with WAL: a power cut may lose the last commit, never corrupt the file;
+            # a killed process loses nothing that was committed.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < _SCHEMA_VERSION:
+                conn.executescript(_DDL)
+                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            return conn
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot open the history store {self.path}: {exc}") from exc
+
+    # -- writing ----------------------------------------------------------------------
+
+    def append(self, run_context: RunContext, samples: Iterable[Sample]) -> int:
+        """Store one run's samples in a single transaction; returns how many were written.
+
+        Appending the same run twice replaces its samples (a retried upload must not double
+        count). Samples older than the retention are pruned in the same transaction.
+        """
+        rows = [
+            (s.run_id or run_context.run_id, s.started_at, s.cohort, s.endpoint, s.build_id,
+             s.region, s.synthetic_id, json.dumps(s.to_dict(), sort_keys=True))
+            for s in samples
+        ]
+        ctx = run_context
+        with closing(self._connect()) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (ctx.run_id, ctx.started_at, ctx.target, ctx.cohort, ctx.region, ctx.device,
+                     ctx.build_id, ctx.git_sha, ctx.environment,
+                     json.dumps(ctx.to_dict(), sort_keys=True)),
+                )
+                conn.execute("DELETE FROM samples WHERE run_id = ?", (ctx.run_id,))
+                conn.executemany(
+                    "INSERT INTO samples (run_id, started_at, cohort, endpoint, build_id, region,"
+                    " synthetic_id, data) VALUES (?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+                self._prune(conn)
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise HistoryError(f"cannot write to the history store {self.path}: {exc}") from exc
+        return len(rows)
+
+    def _prune(self, conn: sqlite3.Connection) -> None:
+        if self.retention_days is None or self.retention_days <= 0:
+            return
+        cutoff = time.time() - self.retention_days * 86400
+        conn.execute("DELETE FROM samples WHERE started_at < ?", (cutoff,))
+        conn.execute("DELETE FROM runs WHERE started_at < ? AND run_id NOT IN "
+                     "(SELECT DISTINCT run_id FROM samples)", (cutoff,))
+
+    def prune(self) -> None:
+        """Drop what is older than the retention, outside of an append."""
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            self._prune(conn)
+            conn.execute("COMMIT")
+
+    # -- reading ----------------------------------------------------------------------
+
+    def samples(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        cohort: str | None = None,
+        endpoint: str | None = None,
+        build_id: str | None = None,
+        run_ids: Sequence[str] | None = None,
+        region: str | None = None,
+    ) -> list[Sample]:
+        """Samples whose start lies in [since, until), oldest first, filtered by the rest.
+
+        `endpoint` is "METHOD /route/template" (Sample.endpoint).
+        """
+        where, args = _where(since=since, until=until, cohort=cohort, endpoint=endpoint,
+                             build_id=build_id, run_ids=run_ids, region=region)
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            try:
+                rows = conn.execute(
+                    f"SELECT data FROM samples {where} ORDER BY started_at, id", args
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise HistoryError(f"cannot read the history store {self.path}: {exc}") from exc
+        return [Sample.from_dict(json.loads(row[0])) for row in rows]
+
+    def runs(self, since: float | None = None, until: float | None = None,
+             cohort: str | None = None, build_id: str | None = None) -> list[RunContext]:
+        """The runs recorded in the window, oldest first."""
+        where, args = _where(since=since, until=until, cohort=cohort, build_id=build_id)
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                f"SELECT context FROM runs {where} ORDER BY started_at", args).fetchall()
+        return [RunContext.from_dict(json.loads(row[0])) for row in rows]
+
+
+def _where(**filters: Any) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name == "since":
+            clauses.append("started_at >= ?")
+            args.append(float(value))
+        elif name == "until":
+            clauses.append("started_at < ?")
+            args.append(float(value))
+        elif name == "run_ids":
+            ids = list(value)
+            if not ids:
+                return "WHERE 0", []
+            clauses.append(f"run_id IN ({','.join('?' * len(ids))})")
+            args.extend(ids)
+        else:
+            clauses.append(f"{name} = ?")
+            args.append(value)
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", args

@@ -1,0 +1,107 @@
+"""`synthmon history`: query the run history store (reports/history.sqlite) from a shell.
+
+Prints, for a window and filters, either one line per endpoint (count, errors, P50/P95/P99)
+or the samples themselves as JSON lines, so an on-call engineer can answer "since when is
+this endpoint slow, and on which build" without opening SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import click
+
+from synthmon.history import HistoryError, HistoryStore
+from synthmon.reports.stats import endpoint_stats
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_when(value: str | None, now: float) -> float | None:
+    """'15m' / '2h' / '7d' ago, a unix timestamp, or an ISO 8601 time."""
+    if value is None:
+        return None
+    match = _DURATION.match(value.strip())
+    if match:
+        return now - float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from datetime import datetime, timezone
+
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is neither a duration like 15m, a unix time, nor an ISO 8601 time"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def default_db() -> Path:
+    return Path(os.environ.get("SYNTH_REPORTS_DIR", "reports")) / "history.sqlite"
+
+
+@click.command("history")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The store (default: $SYNTH_REPORTS_DIR/history.sqlite or reports/history.sqlite).")
+@click.option("--since", default="15m", show_default=True,
+              help="Window start: a duration ago (15m, 2h, 7d), a unix time or ISO 8601.")
+@click.option("--until", default=None, help="Window end (default: now).")
+@click.option("--cohort", default=None, help="canary or control.")
+@click.option("--endpoint", default=None, help='"METHOD /route/template".')
+@click.option("--build", "build_id", default=None, help="Only this build id.")
+@click.option("--region", default=None, help="Only this region.")
+@click.option("--run", "run_ids", multiple=True, help="Only these run ids (repeatable).")
+@click.option("--samples", "as_samples", is_flag=True,
+              help="Print the samples as JSON lines instead of per-endpoint figures.")
+@click.option("--json", "as_json", is_flag=True, help="Per-endpoint figures as JSON.")
+@click.option("--prune", is_flag=True, help="Delete what is older than --retention-days first.")
+@click.option("--retention-days", type=float, default=None,
+              help="Retention for --prune (default: $SYNTH_HISTORY_RETENTION_DAYS or 30).")
+def history_command(db_path: Path | None, since: str, until: str | None, cohort: str | None,
+                    endpoint: str | None, build_id: str | None, region: str | None,
+                    run_ids: tuple[str, ...], as_samples: bool, as_json: bool, prune: bool,
+                    retention_days: float | None) -> None:
+    """Query the run history: per-endpoint figures or raw samples for a window."""
+    now = time.time()
+    path = db_path or default_db()
+    if retention_days is None:
+        retention_days = float(os.environ.get("SYNTH_HISTORY_RETENTION_DAYS", "30"))
+    store = HistoryStore(path, retention_days=retention_days)
+    if not path.exists():
+        raise click.ClickException(f"no history store at {path}: run the suite first (pytest)")
+    try:
+        if prune:
+            store.prune()
+        samples = store.samples(since=parse_when(since, now), until=parse_when(until, now),
+                                cohort=cohort, endpoint=endpoint, build_id=build_id,
+                                region=region, run_ids=list(run_ids) or None)
+    except HistoryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_samples:
+        for sample in samples:
+            click.echo(json.dumps(sample.to_dict(), sort_keys=True))
+        return
+    stats = endpoint_stats(samples)
+    if as_json:
+        click.echo(json.dumps(stats, indent=2, sort_keys=True))
+        return
+    if not stats:
+        click.echo("no samples in that window")
+        return
+    runs = len({s.run_id for s in samples})
+    click.echo(f"{len(samples)} samples from {runs} run(s)")
+    header = f"{'endpoint':<52} {'n':>6} {'5xx':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+    click.echo(header)
+    for name, row in sorted(stats.items()):
+        click.echo(f"{name:<52} {row['count']:>6} {row['server_errors']:>5} "
+                   f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f}")

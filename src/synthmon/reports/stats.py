@@ -1,0 +1,53 @@
+"""Per-endpoint figures of a set of samples: count, errors, P50/P95/P99 of total time.
+
+Pure Python (no numpy) because it runs at the end of every pytest run, where an import of
+numpy would cost more than the arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from synthmon.samples import Sample
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) with linear interpolation between closest ranks,
+    the same definition as numpy's default, so the gate and the reports agree."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    if low == high:
+        return float(ordered[low])
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
+
+
+def endpoint_stats(samples: Iterable[Sample]) -> dict[str, dict[str, Any]]:
+    """{"GET /health": {count, server_errors, schema_failures, over_budget, p50_ms, ...}}."""
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        groups[sample.endpoint].append(sample)
+    stats: dict[str, dict[str, Any]] = {}
+    for name, group in groups.items():
+        totals = [s.total_ms for s in group]
+        stats[name] = {
+            "method": group[0].method,
+            "route": group[0].route,
+            "critical": any(s.critical for s in group),
+            "count": len(group),
+            "server_errors": sum(1 for s in group if s.is_server_error),
+            "schema_failures": sum(1 for s in group if s.schema_ok is False),
+            "over_budget": sum(1 for s in group if s.budget_verdict != "ok"),
+            "budget_ms": group[0].budget_ms,
+            "p50_ms": round(percentile(totals, 50), 3),
+            "p95_ms": round(percentile(totals, 95), 3),
+            "p99_ms": round(percentile(totals, 99), 3),
+            "max_ms": round(max(totals), 3),
+        }
+    return stats

@@ -1,0 +1,119 @@
+"""The monitor's metrics: request duration, check results, schema failures, budget breaches,
+flaky checks. All tagged canary=true, cohort, region, device, build_id, git_sha.
+
+Series labels stay bounded on purpose: the per-request synthetic id and the trace id ride on
+each point as an exemplar (the exemplar's filtered attributes and its trace/span ids), which
+is exactly what a dashboard needs to jump from a slow bucket to the request's trace and
+server log line, without one series per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.metrics import Meter
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from synthmon.samples import Sample
+from synthmon.telemetry.resource import METRIC_RUN_KEYS
+
+DURATION = "http.client.request.duration"
+CHECK_RESULTS = "synthmon.check.results"
+SCHEMA_FAILURES = "synthmon.schema.failures"
+BUDGET_BREACHES = "synthmon.budget.breaches"
+FLAKY_CHECKS = "synthmon.check.flaky"
+
+# The HTTP semantic conventions' advisory buckets plus the canary's two thresholds (the SLO's
+# 120 ms P95 and the 150 ms rollback trigger), so a histogram quantile lands on them exactly.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.12, 0.15, 0.25, 0.5, 0.75,
+                    1.0, 2.5, 5.0, 7.5, 10.0)
+
+_HTTP_KEYS = {"http.request.method", "url.template", "http.response.status_code",
+              "server.address", "server.port", "error.type", "synthmon.critical"}
+_CHECK_KEYS = {"test.case.name", "test.suite.name", "test.case.result.status"}
+
+
+def views() -> list[View]:
+    run = set(METRIC_RUN_KEYS)
+    return [
+        View(instrument_name=DURATION, attribute_keys=run | _HTTP_KEYS,
+             aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
+        View(instrument_name=SCHEMA_FAILURES, attribute_keys=run | _HTTP_KEYS),
+        View(instrument_name=BUDGET_BREACHES,
+             attribute_keys=run | _HTTP_KEYS | {"synthmon.budget.verdict"}),
+        View(instrument_name=CHECK_RESULTS, attribute_keys=run | _CHECK_KEYS),
+        View(instrument_name=FLAKY_CHECKS, attribute_keys=run | _CHECK_KEYS),
+    ]
+
+
+def http_attributes(sample: Sample) -> dict[str, Any]:
+    """HTTP semantic-convention attributes of one call (no URL: the template says enough)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(sample.target)
+    attrs: dict[str, Any] = {
+        "http.request.method": sample.method,
+        "url.template": sample.route,
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+        "synthmon.critical": sample.critical,
+    }
+    if sample.status is not None:
+        attrs["http.response.status_code"] = sample.status
+    if sample.error_type:
+        attrs["error.type"] = sample.error_type
+    elif sample.status is not None and sample.status >= 500:
+        attrs["error.type"] = str(sample.status)
+    return attrs
+
+
+def exemplar_context(trace_id: str, span_id: str) -> Context | None:
+    """A context holding the request's span, so the point's exemplar names that trace."""
+    try:
+        span_context = SpanContext(trace_id=int(trace_id, 16), span_id=int(span_id, 16),
+                                   is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    except (TypeError, ValueError):
+        return None
+    if not span_context.is_valid:
+        return None
+    return trace.set_span_in_context(NonRecordingSpan(span_context))
+
+
+class Instruments:
+    def __init__(self, meter: Meter, run_attrs: dict[str, Any]):
+        # Recorded with every point but kept off the series by the views: exemplar material.
+        self.run_attrs = {k: v for k, v in run_attrs.items()
+                          if k in METRIC_RUN_KEYS or k == "synthmon.run.id"}
+        self.duration = meter.create_histogram(
+            DURATION, unit="s", description="Duration of HTTP client requests, body included.")
+        self.check_results = meter.create_counter(
+            CHECK_RESULTS, unit="{check}", description="Synthetic check outcomes.")
+        self.schema_failures = meter.create_counter(
+            SCHEMA_FAILURES, unit="{response}",
+            description="Responses that failed their JSON Schema.")
+        self.budget_breaches = meter.create_counter(
+            BUDGET_BREACHES, unit="{request}",
+            description="Requests over their latency budget (degraded) or hard limit.")
+        self.flaky = meter.create_counter(
+            FLAKY_CHECKS, unit="{check}", description="Checks that passed only after a retry.")
+
+    def record_sample(self, sample: Sample) -> None:
+        attrs = {**self.run_attrs, **http_attributes(sample),
+                 "synthetic.id": sample.synthetic_id}
+        context = exemplar_context(sample.trace_id, sample.span_id)
+        self.duration.record(sample.total_ms / 1000.0, attrs, context=context)
+        if sample.schema_ok is False:
+            self.schema_failures.add(1, attrs, context=context)
+        if sample.budget_verdict != "ok":
+            self.budget_breaches.add(1, {**attrs, "synthmon.budget.verdict": sample.budget_verdict},
+                                     context=context)
+
+    def record_check(self, check_attrs: dict[str, Any], synthetic_id: str, flaky: bool,
+                     context: Context | None) -> None:
+        attrs = {**self.run_attrs, **check_attrs, "synthetic.id": synthetic_id}
+        self.check_results.add(1, attrs, context=context)
+        if flaky:
+            self.flaky.add(1, attrs, context=context)
