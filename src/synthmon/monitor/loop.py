@@ -1,0 +1,301 @@
+"""The loop: one cycle per wall-clock tick, never overlapping, failures confirmed by re-runs.
+
+A cycle is one scheduled run of the whole (selected) suite, then, for the checks that
+failed, re-runs of only those checks after exponential backoff delays, until each is
+cleared (a re-run passed) or confirmed failing (every re-run failed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import generate_latest
+
+from synthmon.monitor.backoff import Backoff
+from synthmon.monitor.events import EventSink, JsonLines
+from synthmon.monitor.metrics import MonitorMetrics
+from synthmon.monitor.results import RUN_CHECK, RunResult
+from synthmon.monitor.runner import Runner
+from synthmon.monitor.state import CheckState, StateTracker
+
+
+@dataclass
+class MonitorConfig:
+    interval: float = 60.0
+    iterations: int | None = None  # None: until stopped
+    backoff: Backoff = field(default_factory=Backoff)
+    reports_root: Path = field(default_factory=lambda: Path("reports/monitor"))
+    keep_runs: int = 20  # run folders kept under reports_root; older ones are deleted
+    state_file: str = "monitor-state.json"
+
+    def __post_init__(self) -> None:
+        if self.interval <= 0:
+            raise ValueError("the interval must be positive")
+        if self.iterations is not None and self.iterations < 1:
+            raise ValueError("iterations must be at least 1")
+
+
+def next_tick(after: float, interval: float) -> float:
+    """The first multiple of the interval (since the epoch) strictly after `after`."""
+    return (math.floor(after / interval) + 1) * interval
+
+
+class Monitor:
+    def __init__(
+        self,
+        runner: Runner,
+        config: MonitorConfig,
+        metrics: MonitorMetrics | None = None,
+        emit: EventSink | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.runner = runner
+        self.config = config
+        self.metrics = metrics if metrics is not None else MonitorMetrics()
+        self.emit = emit if emit is not None else JsonLines()
+        self.clock = clock
+        self.tracker = StateTracker()
+        self.cycles_run = 0
+        self._stop = threading.Event()
+        self._session = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        self.metrics.interval.set(config.interval)
+
+    # -- control ---------------------------------------------------------------------------
+    def stop(self, reason: str = "stop requested") -> None:
+        """Ask the loop to end; the run in progress is abandoned (its child killed)."""
+        if not self._stop.is_set():
+            self._stop.set()
+            self.emit("monitor_stopping", {"reason": reason})
+            self.runner.abort()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _sleep_until(self, t: float) -> bool:
+        """Wait until clock() >= t; True when a stop was requested meanwhile."""
+        while not self._stop.is_set():
+            remaining = t - self.clock()
+            if remaining <= 0:
+                return False
+            self._stop.wait(min(remaining, 1.0))
+        return True
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> int:
+        cfg = self.config
+        cfg.reports_root.mkdir(parents=True, exist_ok=True)
+        self.emit("monitor_started", {
+            "interval_s": cfg.interval, "iterations": cfg.iterations,
+            "backoff_s": [round(d, 3) for d in cfg.backoff.nominal()],
+            "reports_root": str(cfg.reports_root),
+        })
+        tick = self.clock()  # the first cycle starts at once; later ones on the wall-clock grid
+        while not self._stop.is_set():
+            if cfg.iterations is not None and self.cycles_run >= cfg.iterations:
+                break
+            if self._sleep_until(tick):
+                break
+            started = self.clock()
+            lag = max(0.0, started - tick)
+            self.metrics.scheduler_lag.set(lag)
+            self.metrics.scheduler_lag_hist.observe(lag)
+            self.cycles_run += 1
+            deadline = next_tick(started, cfg.interval)
+            try:
+                result = self._cycle(self.cycles_run, started, lag, deadline)
+            except Exception as exc:  # a bug in a cycle must not end the monitor
+                result = "error"
+                self.metrics.run_errors.inc()
+                self.emit("cycle_error", {
+                    "cycle": self.cycles_run, "error": f"{type(exc).__name__}: {exc}",
+                    "where": traceback.format_exc(limit=3).splitlines()[-3:],
+                })
+            self.metrics.cycles.labels(result).inc()
+            now = self.clock()
+            self.metrics.last_cycle.set(now)
+            upcoming = next_tick(now, cfg.interval)
+            skipped = max(0, round((upcoming - deadline) / cfg.interval))
+            if skipped:
+                self.metrics.skipped_ticks.inc(skipped)
+                self.emit("ticks_skipped", {"cycle": self.cycles_run, "skipped": skipped})
+            tick = upcoming
+        failing = sorted(
+            c for c, s in self.tracker.states().items() if s is CheckState.FAILING
+        )
+        self.emit("monitor_stopped", {
+            "cycles": self.cycles_run, "failing": failing, "stopped": self._stop.is_set(),
+        })
+        return 1 if failing else 0
+
+    # -- one cycle -------------------------------------------------------------------------------
+    def _cycle(self, cycle: int, started: float, lag: float, deadline: float) -> str:
+        self.emit("cycle_started", {"cycle": cycle, "scheduler_lag_s": round(lag, 4)})
+        busy = 0.0  # time in runs and backoff waits; the rest is the monitor's overhead
+        result = self._run(cycle, None, "scheduled")
+        busy += result.duration_s
+        self._apply_scheduled(cycle, result)
+
+        attempt = 0
+        for delay in self.config.backoff.delays():
+            pending = self.tracker.needs_confirmation()
+            if not pending or self._stop.is_set():
+                break
+            attempt += 1
+            # The first re-run always happens (a failure is never declared unconfirmed);
+            # later ones only when they can start before the next tick.
+            if attempt > 1 and self.clock() + delay >= deadline:
+                self.emit("retries_cut", {
+                    "cycle": cycle, "attempt": attempt, "checks": pending,
+                    "reason": "the next re-run would not start before the next tick",
+                })
+                attempt -= 1
+                break
+            self.emit("retry_scheduled", {
+                "cycle": cycle, "attempt": attempt, "delay_s": round(delay, 3), "checks": pending,
+            })
+            waited_from = self.clock()
+            if self._sleep_until(waited_from + delay):
+                break
+            busy += self.clock() - waited_from
+            node_ids = None if RUN_CHECK in pending else pending
+            retry = self._run(cycle, node_ids, f"retry{attempt}")
+            busy += retry.duration_s
+            self._apply_retry(cycle, attempt, pending, retry, node_ids is None)
+
+        if not self._stop.is_set():
+            # Whatever is still degraded failed every re-run it got: confirmed.
+            for check in self.tracker.needs_confirmation():
+                transition = self.tracker.retried(
+                    check, False, attempt, final=True, cycle=cycle, at=self.clock()
+                )
+                self._publish(transition)
+
+        states = self.tracker.states()
+        for check, state in states.items():
+            self.metrics.set_state(check, state)
+        elapsed = self.clock() - started
+        self.metrics.cycle_duration.set(elapsed)
+        self.metrics.overhead.set(max(0.0, elapsed - busy))
+        failing = sorted(c for c, s in states.items() if s is CheckState.FAILING)
+        degraded = sorted(c for c, s in states.items() if s is CheckState.DEGRADED)
+        self._write_state(cycle)
+        self._prune_runs()
+        self.emit("cycle_finished", {
+            "cycle": cycle, "duration_s": round(elapsed, 3), "retries": attempt,
+            "checks": len(states), "failing": failing, "degraded": degraded,
+        })
+        return "failing" if failing else ("error" if result.error and not result.checks else "ok")
+
+    def _run(self, cycle: int, node_ids: list[str] | None, kind: str) -> RunResult:
+        run_dir = self.config.reports_root / f"{self._session}-c{cycle:05d}-{kind}"
+        try:
+            result = self.runner.run(node_ids, run_dir)
+        except Exception as exc:  # the runner must not take the loop down either
+            result = RunResult(error=f"{type(exc).__name__}: {exc}", reports_dir=run_dir)
+        self.metrics.run_duration.labels("scheduled" if kind == "scheduled" else "retry").observe(
+            result.duration_s
+        )
+        if result.error:
+            self.metrics.run_errors.inc()
+        self.emit("run_finished", {
+            "cycle": cycle, "kind": kind, "duration_s": round(result.duration_s, 3),
+            "exit_code": result.exit_code, "checks": len(result.checks),
+            "failed": result.failed_checks, "error": result.error,
+            "selected": node_ids if node_ids is not None else "all",
+        })
+        return result
+
+    def _record_check(self, check: str, duration_s: float, passed: bool) -> None:
+        self.metrics.check_duration.labels(check).set(duration_s)
+        if passed:
+            self.metrics.check_last_success.labels(check).set(self.clock())
+
+    def _apply_scheduled(self, cycle: int, result: RunResult) -> None:
+        now = self.clock()
+        produced = bool(result.checks) and not (result.error and self._stop.is_set())
+        self._publish(self.tracker.scheduled(RUN_CHECK, produced, cycle, now))
+        self._record_check(RUN_CHECK, result.duration_s, produced)
+        if not produced:
+            return
+        for check, outcome in result.checks.items():
+            self._record_check(check, outcome.duration_s, outcome.passed)
+            self._publish(self.tracker.scheduled(check, outcome.passed, cycle, now))
+
+    def _apply_retry(
+        self, cycle: int, attempt: int, pending: list[str], retry: RunResult, full: bool
+    ) -> None:
+        now = self.clock()
+        if full:
+            # The previous run gave nothing: this re-run is a full run again.
+            produced = bool(retry.checks)
+            self.metrics.retries.labels(RUN_CHECK, "passed" if produced else "failed").inc()
+            self._publish(self.tracker.retried(RUN_CHECK, produced, attempt, False, cycle, now))
+            for check, outcome in retry.checks.items():
+                self._record_check(check, outcome.duration_s, outcome.passed)
+                self._publish(self.tracker.scheduled(check, outcome.passed, cycle, now))
+            return
+        for check in pending:
+            outcome = retry.checks.get(check)
+            # A check missing from the re-run's results did not pass: it cannot be cleared.
+            passed = outcome is not None and outcome.passed
+            if outcome is not None:
+                self._record_check(check, outcome.duration_s, passed)
+            self.metrics.retries.labels(check, "passed" if passed else "failed").inc()
+            self._publish(self.tracker.retried(check, passed, attempt, False, cycle, now))
+
+    def _publish(self, transition: Any) -> None:
+        if transition is None:
+            return
+        self.metrics.transitions.labels(
+            transition.check, transition.previous.value, transition.current.value
+        ).inc()
+        self.metrics.set_state(transition.check, transition.current)
+        self.emit("transition", {
+            "check": transition.check, "from": transition.previous.value,
+            "to": transition.current.value, "cycle": transition.cycle,
+            "reason": transition.reason,
+        })
+
+    # -- files ---------------------------------------------------------------------------------
+    def _write_state(self, cycle: int) -> None:
+        """monitor-state.json: the current state per check, for the workflow and for humans."""
+        data = {
+            "cycle": cycle,
+            "updated_at": self.clock(),
+            "checks": {c: s.value for c, s in sorted(self.tracker.states().items())},
+            "recent_transitions": [
+                {"check": t.check, "from": t.previous.value, "to": t.current.value,
+                 "cycle": t.cycle, "reason": t.reason, "at": t.at}
+                for t in self.tracker.recent
+            ],
+        }
+        root = self.config.reports_root
+        _write_atomic(root / self.config.state_file, json.dumps(data, indent=2) + "\n")
+        # The exposition as a file too: a CI job uploads it, node_exporter's textfile
+        # collector can read it, and it outlives the process.
+        _write_atomic(root / "metrics.prom", generate_latest(self.metrics.registry).decode())
+
+    def _prune_runs(self) -> None:
+        """Keep the newest keep_runs run folders, so disk use stays flat too."""
+        runs = sorted(
+            (p for p in self.config.reports_root.iterdir() if p.is_dir() and "-c" in p.name),
+            key=lambda p: p.name,
+        )
+        for old in runs[: max(0, len(runs) - self.config.keep_runs)]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
