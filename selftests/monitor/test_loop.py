@@ -66,7 +66,8 @@ def test_fault_after_first_cycle_is_confirmed_then_recovers(tmp_path):
     assert sample(monitor, "synthmon_monitor_cycles_total", result="failing") == 2
     state = json.loads((tmp_path / "runs/monitor-state.json").read_text())
     assert state["checks"][SEARCH] == "recovered"
-    assert b"synthmon_monitor_scheduler_lag_seconds" in (tmp_path / "runs/metrics.prom").read_bytes()
+    exposition = (tmp_path / "runs/metrics.prom").read_bytes()
+    assert b"synthmon_monitor_scheduler_lag_seconds" in exposition
 
 
 def test_a_flaky_failure_is_cleared_by_the_first_rerun(tmp_path):
@@ -144,7 +145,7 @@ def test_cycles_start_on_the_wall_clock_grid_and_never_overlap(tmp_path):
             active.pop()
             return super().run(node_ids, reports_dir)
 
-    monitor, events = make(tmp_path, Slow(), iterations=4, interval=0.2)
+    monitor, _ = make(tmp_path, Slow(), iterations=4, interval=0.2)
     monitor.run()
     for t in starts[1:]:
         assert (t % 0.2) < 0.05 or (t % 0.2) > 0.195  # on the grid, give or take scheduling
@@ -195,6 +196,10 @@ def test_metrics_exposition_names_the_loop_health(tmp_path):
     monitor, _ = make(tmp_path, StubRunner(), iterations=1)
     monitor.run()
     text = generate_latest(monitor.metrics.registry).decode()
-    for name in ("synthmon_monitor_run_duration_seconds_bucket", "synthmon_monitor_overhead_seconds",
-                 "synthmon_check_duration_seconds", "synthmon_monitor_cycle_duration_seconds"):
+    for name in (
+        "synthmon_monitor_run_duration_seconds_bucket",
+        "synthmon_monitor_overhead_seconds",
+        "synthmon_check_duration_seconds",
+        "synthmon_monitor_cycle_duration_seconds",
+    ):
         assert name in text
