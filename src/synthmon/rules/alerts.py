@@ -1,0 +1,279 @@
+"""Alerting rules: every rollback criterion as a page, SLO burn rates, trend tickets.
+
+Thresholds come from the policy's `criteria` (by id) and `slo`; the factors here are the
+SRE workbook's multiwindow burn rates and the trend heuristics, named where defined.
+Annotations use only `$labels`, never `$value`, so promtool unit tests can state them
+exactly; the recorded series named in `query` show the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synthmon.rules import promql as q
+from synthmon.rules import records as r
+from synthmon.rules.model import RuleInputs
+
+PAGE = "page"
+CANARY = 'cohort="canary"'
+CONTROL = 'cohort="control"'
+TICKET = "ticket"
+
+# The SRE workbook's (chapter 5, "Alerting on SLOs") recommended multiwindow, multi-burn-rate
+# set for a 30-day budget; we keep the same windows for the weekly one: burn factor,
+# long window, short window, severity.
+BURN_RATES: tuple[tuple[float, str, str, str], ...] = (
+    (14.4, "1h", "5m", PAGE),
+    (6.0, "6h", "30m", PAGE),
+    (3.0, "1d", "2h", TICKET),
+    (1.0, "3d", "6h", TICKET),
+)
+
+# Trend tickets: a 30 min ratio this many times its 1 d level, and at least this share of
+# the rollback threshold, for this long. They warn before a page, so they sit below it.
+TREND_FACTOR = 2.0
+TREND_FLOOR_OF_THRESHOLD = 0.5
+TREND_FOR = "15m"
+
+
+def _alert(
+    name: str, expr: str, severity: str, summary: str, description: str, query: str,
+    *, criterion: str | None = None, extra: dict[str, str] | None = None, for_: str | None = None,
+    runbook: str = "",
+) -> dict[str, Any]:
+    labels = {"severity": severity, "component": "canary" if criterion else "slo"}
+    if criterion:
+        labels["criterion"] = criterion
+    labels.update(extra or {})
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
+    if for_:
+        rule["for"] = for_
+    rule["labels"] = labels
+    rule["annotations"] = {
+        "summary": summary,
+        "description": description,
+        "query": query,
+        "runbook_url": f"{runbook}#{anchor(name)}",
+    }
+    return rule
+
+
+def anchor(alert_name: str) -> str:
+    """The RUNBOOK.md heading anchor of an alert (GitHub lowercases headings)."""
+    return alert_name.lower()
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:g}%"
+
+
+def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
+    w = inputs.window
+    crit = inputs.criterion
+    alerts: list[dict[str, Any]] = []
+
+    def page(name: str, criterion: str, expr: str, summary: str, description: str,
+             query: str, extra: dict[str, str] | None = None) -> None:
+        alerts.append(_alert(name, expr, PAGE, summary, description, query,
+                             criterion=criterion, extra=extra, runbook=runbook))
+
+    c = crit("http_5xx_rate")
+    series = r.class_ratio("5xx", w)
+    page("CanaryHigh5xxRate", c.id,
+         f'{series}{{cohort="canary"}} > {c.threshold:g}\n'
+         f"and on (cohort) {r.requests_increase(w)} >= {c.min_samples}",
+         f"Canary 5xx rate above {_pct(c.threshold)} over {w}: roll back",
+         f"More than {_pct(c.threshold)} of the canary's requests answered 5xx in the last "
+         f"{w} (at least {c.min_samples} requests).", series)
+
+    c = crit("http_4xx_non_user_rate")
+    series = r.class_ratio("4xx", w)
+    page("CanaryHigh4xxRate", c.id,
+         f"({q.canary_vs_control(series, '-')}) > {c.threshold:g}\n"
+         f"and on (cohort) {r.requests_increase(w)} >= {c.min_samples}",
+         f"Canary 4xx rate {_pct(c.threshold)} above control over {w}: roll back",
+         "Prometheus cannot tell a user error from ours, so the control's 4xx rate stands "
+         f"for the user errors: the canary's 4xx rate exceeds it by more than "
+         f"{_pct(c.threshold)} points over {w}.", series)
+
+    c = crit("latency_p95_critical")
+    series = r.latency_p95(w)
+    page("CanaryLatencyP95OverLimit", c.id,
+         f"{f'{series}{{{CANARY}}}'} > {c.threshold / 1000:g}\n"
+         f"and on (cohort, method, route) {r.endpoint_requests_increase(w)} >= {c.min_samples}",
+         f"Canary P95 over {c.threshold:g} ms on {{{{ $labels.method }}}} "
+         "{{ $labels.route }}: roll back",
+         f"The canary's P95 latency on the critical endpoint {{{{ $labels.method }}}} "
+         f"{{{{ $labels.route }}}} is above {c.threshold:g} ms over {w}.", series)
+
+    c = crit("latency_p95_regression")
+    page("CanaryLatencyP95Regression", c.id,
+         f"(\n  {f'{series}{{{CANARY}}}'}\n"
+         f"  / ignoring (cohort)\n"
+         f"  {f'{series}{{{CONTROL}}}'}\n"
+         f") > {1 + c.threshold:g}\n"
+         f"and on (cohort, method, route) {r.endpoint_requests_increase(w)} >= {c.min_samples}",
+         f"Canary P95 more than {_pct(c.threshold)} above control on {{{{ $labels.method }}}} "
+         "{{ $labels.route }}: roll back",
+         f"The canary's P95 latency on {{{{ $labels.method }}}} {{{{ $labels.route }}}} is more "
+         f"than {_pct(c.threshold)} above the control's over {w} (the live control stands "
+         "for the baseline).", series)
+
+    c = crit("auth_error_rate")
+    series = r.named("auth_failures", f"ratio_rate{w}")
+    page("CanaryAuthErrorRate", c.id,
+         f"({q.canary_vs_control(series, '-')}) > {c.threshold:g}\n"
+         f"and on (cohort) {r.requests_increase(w)} >= {c.min_samples}",
+         f"Canary auth errors {c.threshold * 100:g} points above control over {w}: roll back",
+         "Auth failures per request on the canary exceed the control's by more than "
+         f"{c.threshold * 100:g} percentage points over {w}.", series)
+
+    c = crit("payment_capture_failures")
+    series = r.named("payment_capture_failures", f"ratio_rate{w}")
+    page("CanaryPaymentCaptureFailures", c.id,
+         f'{series}{{cohort="canary"}} > {c.threshold:g}\n'
+         f'and on (cohort) {r.named("payment_captures", f"increase{w}")} >= {c.min_samples}',
+         f"Canary payment capture failures above {_pct(c.threshold)} over {w}: roll back",
+         f"More than {_pct(c.threshold)} of the canary's payment captures failed over {w}.",
+         series)
+
+    c = crit("waf_hits")
+    series = r.named("waf_rule_hits", f"ratio_rate{w}")
+    page("CanaryWafHitsSpike", c.id,
+         f"({q.canary_vs_control(series, '/')}) > {1 + c.threshold:g}\n"
+         f"and on (cohort) {r.requests_increase(w)} >= {c.min_samples}",
+         f"Canary WAF rule hits more than {_pct(c.threshold)} above control over {w}: roll back",
+         f"WAF rule hits per request on the canary are more than {_pct(c.threshold)} above "
+         f"the control's over {w}.", series)
+
+    c = crit("waf_high_severity_new")
+    series = r.named("waf_rule_hits_high_severity", f"increase{w}", "cohort_rule")
+    page("CanaryNewHighSeverityFinding", c.id,
+         f'{series}{{cohort="canary"}} > {c.threshold:g}\n'
+         f'unless on (rule) {series}{{cohort="control"}} > 0',
+         "New high-severity WAF finding {{ $labels.rule }} on the canary: roll back",
+         "The high-severity WAF rule {{ $labels.rule }} fired on the canary over "
+         f"{w} and not on the control.", series)
+
+    c = crit("signup_completion")
+    series = r.named("signup_completion_student", f"ratio_rate{w}")
+    page("CanarySignupCompletionDrop", c.id,
+         f"({q.canary_vs_control(series, '/')}) < {1 - c.threshold:g}\n"
+         f'and on (cohort) {r.named("signup_started_student", f"increase{w}")} '
+         f">= {c.min_samples}",
+         f"Canary student signup completion more than {_pct(c.threshold)} below control: "
+         "roll back",
+         "Completed / started student signups on the canary are more than "
+         f"{_pct(c.threshold)} below the control's over {w}.", series)
+
+    c = crit("time_to_value_p80")
+    series = r.named("time_to_value_seconds", f"p80_rate{w}")
+    page("CanaryTimeToValueRegression", c.id,
+         f"({q.canary_vs_control(series, '/')}) > {1 + c.threshold:g}\n"
+         f'and on (cohort) {r.named("time_to_value", f"increase{w}")} >= {c.min_samples}',
+         f"Canary time-to-value P80 more than {_pct(c.threshold)} above control: roll back",
+         "The 80th percentile of signup-to-first-draft time on the canary is more than "
+         f"{_pct(c.threshold)} above the control's over {w}.", series)
+
+    alerts.extend(_phase_budget_alerts(inputs, runbook))
+    return alerts
+
+
+def _phase_budget_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
+    """'More than X of the weekly error budget in one phase', one rule per phase length.
+
+    Used budget = canary 5xx in the window / (allowed error ratio * all requests in the
+    window scaled to the budget period). Scaling by all traffic, both cohorts, is what
+    makes the canary's traffic share count: 1% errors on a 5% canary is 0.05% of traffic.
+    Prometheus does not know the current phase: each rule watches one phase's length.
+    """
+    c = inputs.criterion("error_budget_burn")
+    period = q.seconds(inputs.budget_period)
+    allowed = 1 - inputs.availability
+    alerts = []
+    for win in r.phase_windows(inputs):
+        phases = ", ".join(p.name for p in inputs.phases if p.duration == win)
+        scale = period / q.seconds(win)
+        alerts.append(_alert(
+            "CanaryErrorBudgetPhaseBurn",
+            f'{r.class_increase("5xx", win)}{{cohort="canary"}}\n'
+            f"/ ignoring (cohort)\n"
+            f"(sum without (cohort) ({r.requests_increase(win)}) * {allowed:g} * {scale:g})\n"
+            f"> {c.threshold:g}\n"
+            f'and on (cohort) {r.requests_increase(win)}{{cohort="canary"}} >= {c.min_samples}',
+            PAGE,
+            f"Canary used over {_pct(c.threshold)} of the {inputs.budget_period} error budget "
+            f"in {win} (phase {phases}): roll back",
+            f"The canary's 5xx over the last {win}, the length of phase {phases}, used more "
+            f"than {_pct(c.threshold)} of the {inputs.budget_period} error budget of the "
+            f"{inputs.availability * 100:g}% availability SLO at the current traffic.",
+            r.class_increase("5xx", win),
+            criterion=c.id, extra={"phase": phases, "window": win}, runbook=runbook,
+        ))
+    return alerts
+
+
+def slo_burn_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
+    allowed = 1 - inputs.availability
+    alerts = []
+    for factor, long_w, short_w, severity in BURN_RATES:
+        limit = factor * allowed
+        alerts.append(_alert(
+            "ErrorBudgetBurn",
+            f"{r.class_ratio('5xx', long_w)} > {limit:g}\n"
+            f"and on (cohort) {r.class_ratio('5xx', short_w)} > {limit:g}",
+            severity,
+            f"{{{{ $labels.cohort }}}} burns its error budget {factor:g}x too fast "
+            f"({long_w} and {short_w})",
+            f"The 5xx ratio of the {{{{ $labels.cohort }}}} cohort is above {factor:g} times the "
+            f"allowed {allowed:g} (availability SLO {inputs.availability * 100:g}%) over both "
+            f"{long_w} and {short_w}.",
+            r.class_ratio("5xx", long_w),
+            extra={"long_window": long_w, "short_window": short_w, "burn_rate": f"{factor:g}"},
+            runbook=runbook,
+        ))
+    return alerts
+
+
+def trend_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
+    short, long_ = q.TREND_SHORT, q.TREND_LONG
+    alerts = []
+    for status_class, criterion in (("5xx", "http_5xx_rate"), ("4xx", "http_4xx_non_user_rate")):
+        floor = inputs.criterion(criterion).threshold * TREND_FLOOR_OF_THRESHOLD
+        now, before = r.class_ratio(status_class, short), r.class_ratio(status_class, long_)
+        alerts.append(_alert(
+            f"Rising{status_class}Rate",
+            f"{now} > {TREND_FACTOR:g} * {before}\nand {now} > {floor:g}",
+            TICKET,
+            f"{{{{ $labels.cohort }}}} {status_class} rate rising",
+            f"The {status_class} rate of the {{{{ $labels.cohort }}}} cohort over {short} is "
+            f"more than {TREND_FACTOR:g}x its {long_} level and above {_pct(floor)}.",
+            now, extra={"trend": status_class}, for_=TREND_FOR, runbook=runbook,
+        ))
+    now, before = r.latency_p95(short), r.latency_p95(long_)
+    slo_s = inputs.latency_slo_ms / 1000
+    alerts.append(_alert(
+        "LatencyP95AboveSLO",
+        f"{now} > {slo_s:g}",
+        TICKET,
+        f"P95 over the {inputs.latency_slo_ms:g} ms SLO on {{{{ $labels.method }}}} "
+        "{{ $labels.route }} ({{ $labels.cohort }})",
+        f"The P95 latency of the critical endpoint {{{{ $labels.method }}}} "
+        f"{{{{ $labels.route }}}} ({{{{ $labels.cohort }}}}) over {short} is above the "
+        f"{inputs.latency_slo_ms:g} ms SLO.",
+        now, extra={"trend": "latency"}, for_=TREND_FOR, runbook=runbook,
+    ))
+    regression = inputs.criterion("latency_p95_regression").threshold
+    alerts.append(_alert(
+        "RisingLatencyP95",
+        f"{now}\n/\n{before}\n"
+        f"> {1 + regression:g}",
+        TICKET,
+        "P95 rising on {{ $labels.method }} {{ $labels.route }} "
+        "({{ $labels.cohort }})",
+        f"The P95 latency of {{{{ $labels.method }}}} {{{{ $labels.route }}}} "
+        f"({{{{ $labels.cohort }}}}) over {short} is more than {_pct(regression)} above its "
+        f"{long_} level.",
+        now, extra={"trend": "latency"}, for_=TREND_FOR, runbook=runbook,
+    ))
+    return alerts

@@ -1,0 +1,37 @@
+"""`synthmon rules`: print or write the policy as Prometheus rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from synthmon.policy import PolicyError, load_policy
+from synthmon.rules.build import DEFAULT_RUNBOOK_URL, build_rules, to_yaml
+
+
+@click.command("rules")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
+              help="Policy file (default: $SYNTH_POLICY or ./canary-policy.yaml).")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the rule file here instead of stdout.")
+@click.option("--window", default=None, help="Override the policy's rolling window, e.g. 10m.")
+@click.option("--runbook-url", default=DEFAULT_RUNBOOK_URL, show_default=True,
+              help="Base URL of RUNBOOK.md; each alert links to its section.")
+def rules_command(policy_path: str | None, out: str | None, window: str | None,
+                  runbook_url: str) -> None:
+    """The policy as Prometheus recording and alerting rules (YAML).
+
+    Every rollback criterion pages; rising 4xx/5xx/latency open tickets; the SLO gets
+    multiwindow, multi-burn-rate alerts. Check the output with `promtool check rules`.
+    """
+    try:
+        text = to_yaml(build_rules(load_policy(policy_path), window=window,
+                                   runbook_url=runbook_url))
+    except (PolicyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    Path(out).write_text(text, encoding="utf-8")
+    click.echo(f"synthmon rules: wrote {out}", err=True)
