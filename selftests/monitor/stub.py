@@ -28,10 +28,14 @@ class StubRunner:
     calls: list[Call] = field(default_factory=list)
     aborted: int = 0
     duration_s: float = 0.01
+    keep_calls: bool = True  # the memory test turns it off: the stub must not grow either
+    count: int = 0
 
     def run(self, node_ids: Sequence[str] | None, reports_dir: Path) -> RunResult:
-        index = len(self.calls)
-        self.calls.append(Call(list(node_ids) if node_ids is not None else None, reports_dir))
+        index = self.count
+        self.count += 1
+        if self.keep_calls:
+            self.calls.append(Call(list(node_ids) if node_ids is not None else None, reports_dir))
         reports_dir.mkdir(parents=True, exist_ok=True)
         if index in self.raise_on:
             raise RuntimeError("boom inside the run")
