@@ -1,0 +1,65 @@
+"""Test accounts and the sandbox payment token, read from the environment.
+
+Defaults are the sandbox's seeded accounts (docs/api-contract.md, "Seeded test accounts"),
+so `pytest` against the embedded sandbox needs no setup; against staging or production the
+scheduler sets the variables. A wrong or missing credential must say which variable to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# role -> (email variable, password variable, default email, default password)
+_ACCOUNTS: dict[str, tuple[str, str, str, str]] = {
+    "student": ("SYNTH_STUDENT_EMAIL", "SYNTH_STUDENT_PASSWORD",
+                "student@sandbox.scholarshipai.test", "sandbox-student-pass"),
+    "provider": ("SYNTH_PROVIDER_EMAIL", "SYNTH_PROVIDER_PASSWORD",
+                 "provider@sandbox.scholarshipai.test", "sandbox-provider-pass"),
+    "quota": ("SYNTH_QUOTA_EMAIL", "SYNTH_QUOTA_PASSWORD",
+              "quota@sandbox.scholarshipai.test", "sandbox-quota-pass"),
+}
+PAYMENT_TOKEN_VARIABLE = "SYNTH_PAYMENT_TOKEN"
+DEFAULT_PAYMENT_TOKEN = "tok_sandbox_visa"
+
+
+class CredentialError(Exception):
+    """A credential is missing or rejected; the message names the variable to set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    role: str
+    email: str
+    password: str
+    email_variable: str
+    password_variable: str
+
+    def rejected(self, status: int | None, synthetic_id: str) -> CredentialError:
+        return CredentialError(
+            f"the {self.role} test account was rejected at login (HTTP {status}, synthetic id "
+            f"{synthetic_id}): set {self.email_variable} and {self.password_variable} to a "
+            f"valid {self.role} account on this target"
+        )
+
+    def __repr__(self) -> str:  # never print the password
+        return f"Account(role={self.role!r}, email_variable={self.email_variable!r})"
+
+
+def account(role: str) -> Account:
+    email_var, password_var, email_default, password_default = _ACCOUNTS[role]
+    email = os.environ.get(email_var, email_default)
+    password = os.environ.get(password_var, password_default)
+    for variable, value in ((email_var, email), (password_var, password)):
+        if not value.strip():
+            raise CredentialError(f"{variable} is set but empty: set it to the {role} test "
+                                  f"account's {'email' if variable == email_var else 'password'}")
+    return Account(role, email, password, email_var, password_var)
+
+
+def payment_token() -> str:
+    token = os.environ.get(PAYMENT_TOKEN_VARIABLE, DEFAULT_PAYMENT_TOKEN).strip()
+    if not token:
+        raise CredentialError(f"{PAYMENT_TOKEN_VARIABLE} is set but empty: set it to a sandbox "
+                              "payment token such as tok_sandbox_visa")
+    return token

@@ -1,0 +1,113 @@
+"""synthmon's pytest plugin (entry point `pytest11: synthmon`): options, hooks, registration.
+
+This module holds only what pytest needs before configuration (the command-line options and
+the hook specs) and the wiring in pytest_configure; the hooks and fixtures live in
+synthmon.suite, telemetry and reports in synthmon.telemetry.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from synthmon import hookspecs
+from synthmon.policy import Policy, PolicyError, load_policy
+from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext, new_run_id
+from synthmon.targets import TargetError, TargetSpec, resolve
+
+# option dest -> (flag, environment variable, help)
+_OPTIONS: dict[str, tuple[str, str, str]] = {
+    "synthmon_target": ("--target", "SYNTH_TARGET",
+                        "URL or a target named in canary-policy.yaml; default: start the "
+                        "embedded sandbox on a free loopback port"),
+    "synthmon_cohort": ("--cohort", "SYNTH_COHORT",
+                        "canary or control (default: the target's cohort in the policy)"),
+    "synthmon_region": ("--region", "SYNTH_REGION", "region tag of every sample (default local)"),
+    "synthmon_device": ("--device", "SYNTH_DEVICE", "device tag of every sample (default desktop)"),
+    "synthmon_build_id": ("--build-id", "SYNTH_BUILD_ID",
+                          "build under test (default: what the target's /health reports)"),
+    "synthmon_git_sha": ("--git-sha", "SYNTH_GIT_SHA",
+                         "git sha under test (default: what the target's /health reports)"),
+    "synthmon_expect_build": ("--expect-build", "SYNTH_EXPECT_BUILD",
+                              "stop at once unless the target's /health reports this build_id"),
+    "synthmon_reports_dir": ("--reports-dir", "SYNTH_REPORTS_DIR",
+                             "where run reports go (default reports/)"),
+    "synthmon_policy": ("--policy", "SYNTH_POLICY",
+                        "canary-policy.yaml to use (default: the one at the rootdir)"),
+}
+_COHORTS = ("canary", "control")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("synthmon", "synthmon synthetic monitor")
+    for dest, (flag, variable, help_text) in _OPTIONS.items():
+        group.addoption(flag, dest=dest, default=os.environ.get(variable) or None,
+                        metavar=flag.lstrip("-").upper().replace("-", "_"),
+                        help=f"{help_text} [env {variable}]")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from synthmon.suite import SynthmonSuite
+
+    policy, spec, policy_error = _resolve_target(config)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and WORKERINPUT_KEY in workerinput:
+        context = RunContext.from_dict(workerinput[WORKERINPUT_KEY])
+    else:
+        context = _new_context(config, spec)
+    config.stash[RUN_CONTEXT_KEY] = context
+    config.pluginmanager.register(SynthmonSuite(config, policy, spec, policy_error),
+                                  "synthmon-suite")
+
+    # ---- TELEMETRY (issue 4): spans, metrics, reports, history ------------------------
+    # Registered when synthmon.telemetry.plugin exists; TELEMETRY owns this block.
+    try:
+        from synthmon.telemetry.plugin import TelemetryPlugin  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("synthmon.telemetry.plugin", "synthmon.telemetry"):
+            raise
+    else:
+        config.pluginmanager.register(TelemetryPlugin(config), "synthmon-telemetry")
+    # ---- end of TELEMETRY's block -----------------------------------------------------
+
+
+def _resolve_target(
+    config: pytest.Config,
+) -> tuple[Policy | None, TargetSpec | None, str | None]:
+    """Load the policy and resolve --target. A run that names a target must have a usable
+    policy (usage error); a run that names nothing stays quiet until a check needs one, so
+    an unrelated pytest run in an environment with synthmon installed is not disturbed."""
+    explicit = config.getoption("synthmon_policy")
+    path = Path(explicit) if explicit else config.rootpath / "canary-policy.yaml"
+    try:
+        policy = load_policy(path)
+        return policy, resolve(config.getoption("synthmon_target"), policy), None
+    except (PolicyError, TargetError) as exc:
+        if config.getoption("synthmon_target") or explicit:
+            raise pytest.UsageError(str(exc)) from exc
+        return None, None, str(exc)
+
+
+def _new_context(config: pytest.Config, spec: TargetSpec | None) -> RunContext:
+    cohort = config.getoption("synthmon_cohort") or (spec.cohort if spec else "control")
+    if cohort not in _COHORTS:
+        raise pytest.UsageError(f"--cohort {cohort}: must be one of {', '.join(_COHORTS)}")
+    return RunContext(
+        run_id=new_run_id(),
+        target=(spec.url or "embedded") if spec else "",
+        target_name=spec.name if spec else "",
+        cohort=cohort,
+        region=config.getoption("synthmon_region") or "local",
+        device=config.getoption("synthmon_device") or "desktop",
+        build_id=config.getoption("synthmon_build_id") or "",
+        git_sha=config.getoption("synthmon_git_sha") or "",
+        environment=spec.environment if spec else "",
+        started_at=time.time(),
+    )

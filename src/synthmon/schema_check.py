@@ -1,0 +1,83 @@
+"""Strict response schemas: schemas/<name>.schema.json, JSON Schema 2020-12.
+
+Every file in schemas/ goes into one `referencing` registry (so schemas can `$ref` shared
+definitions in common.schema.json); each validator is built once, on first use, after the
+schema itself has been checked against the 2020-12 meta-schema, with format checking on.
+A failure is one sentence: the schema, the JSON path, the reason (jsonschema's best_match).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SCHEMA_SUFFIX = ".schema.json"
+# Base for files that carry no $id, so relative $refs between them still resolve.
+_BASE_URI = "https://synthmon.scholarshipai.example/schemas/"
+_MAX_REASON = 240  # a reason quotes the offending value; keep reports short
+
+
+class SchemaStoreError(Exception):
+    """A schema file is missing, not JSON, or not a valid 2020-12 schema."""
+
+
+class SchemaStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._documents: dict[str, dict[str, Any]] = {}
+        resources: list[tuple[str, Resource[Any]]] = []
+        for path in sorted(directory.glob(f"*{SCHEMA_SUFFIX}")):
+            name = path.name[: -len(SCHEMA_SUFFIX)]
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise SchemaStoreError(f"{path}: not readable JSON: {exc}") from exc
+            self._documents[name] = document
+            uri = document.get("$id") or _BASE_URI + path.name
+            resource = Resource.from_contents(document, default_specification=DRAFT202012)
+            resources.append((uri, resource))
+        self._registry: Registry[Any] = Registry().with_resources(resources)
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._documents)
+
+    def validator(self, name: str) -> Draft202012Validator:
+        validator = self._validators.get(name)
+        if validator is None:
+            document = self._documents.get(name)
+            if document is None:
+                raise SchemaStoreError(
+                    f"no schema named {name!r} in {self.directory} "
+                    f"(known: {', '.join(self.names)})"
+                )
+            try:
+                Draft202012Validator.check_schema(document)
+            except SchemaError as exc:
+                raise SchemaStoreError(
+                    f"{self.directory / (name + SCHEMA_SUFFIX)}: not a valid 2020-12 schema: "
+                    f"{exc.message}"
+                ) from exc
+            validator = Draft202012Validator(
+                document, registry=self._registry,
+                format_checker=Draft202012Validator.FORMAT_CHECKER,
+            )
+            self._validators[name] = validator
+        return validator
+
+    def problem(self, name: str, instance: Any) -> str | None:
+        """None when `instance` is valid; else 'at $.path: reason'."""
+        error = best_match(self.validator(name).iter_errors(instance))
+        if error is None:
+            return None
+        reason = error.message
+        if len(reason) > _MAX_REASON:
+            reason = reason[: _MAX_REASON - 3] + "..."
+        return f"at {error.json_path}: {reason}"
