@@ -1,0 +1,321 @@
+"""The synthetic criteria: each turns the canary's and the control's samples into a verdict
+with its numbers. Rule for every one: too few samples is hold (with how many more are
+needed); rollback only when the one-sided bound on the bad side clears the threshold;
+otherwise go."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+
+from synthmon import stats
+from synthmon.gate.model import CriterionResult, GateInput
+from synthmon.policy import Criterion
+from synthmon.samples import Sample
+
+MAX_EVIDENCE = 5
+
+
+def new_result(criterion: Criterion, verdict: str = "hold", reason: str = "") -> CriterionResult:
+    return CriterionResult(
+        id=criterion.id, title=criterion.title, source=criterion.source,
+        comparison=criterion.comparison, verdict=verdict, reason=reason,  # type: ignore[arg-type]
+        threshold=criterion.threshold, threshold_text=threshold_text(criterion),
+        unit=criterion.unit, min_samples=criterion.min_samples,
+    )
+
+
+def threshold_text(c: Criterion) -> str:
+    if c.unit == "ms":
+        return f"> {c.threshold:g} ms"
+    if c.unit == "count":
+        return f"> {c.threshold:g}"
+    pct = f"{c.threshold * 100:g}%"
+    return {
+        "absolute": f"> {pct}",
+        "percentage_points": f"+{c.threshold * 100:g} pp vs reference",
+        "relative_to_control": f"> {pct} worse than control",
+        "relative_to_baseline": f"> {pct} worse than baseline",
+    }[c.comparison] if c.unit != "budget_fraction" else f"> {pct} of the error budget"
+
+
+def hold_for_data(result: CriterionResult, have: int, need: int, per_minute: float,
+                  what: str = "requests") -> CriterionResult:
+    missing = max(0, need - have)
+    result.verdict = "hold"
+    result.needs = {what: missing}
+    if per_minute > 0:
+        result.needs["minutes"] = round(missing / per_minute, 1)
+        eta = f" (about {missing / per_minute:.1f} more minutes at {per_minute:.0f}/min)"
+    else:
+        eta = " (none arrived yet: is the cohort reachable and in scope?)"
+    result.reason = f"too little data: {have} {what}, the policy needs {need}; {missing} more{eta}"
+    return result
+
+
+def per_minute(count: int, inp: GateInput) -> float:
+    return count / inp.elapsed_s * 60 if inp.elapsed_s > 0 else 0.0
+
+
+def bad_evidence(bad: Iterable[Sample]) -> dict[str, object]:
+    bad = list(bad)
+    checks = Counter(s.check for s in bad)
+    return {
+        "failing_checks": [f"{check} ({n}x)" for check, n in checks.most_common(MAX_EVIDENCE)],
+        "synthetic_ids": [s.synthetic_id for s in bad[:MAX_EVIDENCE]],
+        "examples": [f"{s.endpoint} -> {s.status}" + (f" ({s.schema_error})" if s.schema_error
+                     else "") for s in bad[:3]],
+    }
+
+
+# --- classifications of one sample ------------------------------------------------------
+def is_unexpected_4xx(s: Sample) -> bool:
+    return s.status is not None and 400 <= s.status < 500 and s.status != s.expected_status
+
+
+def is_auth_error(s: Sample) -> bool:
+    return s.status in (401, 403) and s.status != s.expected_status
+
+
+def is_schema_failure(s: Sample) -> bool:
+    return s.schema_ok is False
+
+
+def has_latency(s: Sample) -> bool:
+    # Failed calls are fast or time out for reasons of their own; latency is about answers.
+    return s.status is not None and s.status < 500
+
+
+def critical(samples: Iterable[Sample], critical_endpoints: set[str]) -> list[Sample]:
+    return [s for s in samples if s.critical or s.endpoint in critical_endpoints]
+
+
+# --- evaluators -----------------------------------------------------------------------
+def absolute_rate(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sample], bool],
+                  confidence: float, method: str, what: str) -> CriterionResult:
+    r = new_result(criterion)
+    n, n_ctl = len(inp.canary), len(inp.control)
+    bad = [s for s in inp.canary if is_bad(s)]
+    x = len(bad)
+    r.samples = {"canary": n, "control": n_ctl}
+    r.reference = "control"
+    r.reference_value = (sum(map(is_bad, inp.control)) / n_ctl) if n_ctl else None
+    if n < criterion.min_samples:
+        return hold_for_data(r, n, criterion.min_samples, per_minute(n, inp))
+    lower, upper = stats.rate_bounds(x, n, confidence, method)
+    r.canary_value = x / n
+    r.bound = {"lower": lower, "upper": upper, "confidence": confidence, "of": f"canary {what}"}
+    r.evidence = bad_evidence(bad)
+    if lower > criterion.threshold:
+        r.verdict = "rollback"
+        r.reason = (f"canary {what} {x}/{n} = {x / n:.2%}; even its lower bound {lower:.2%} "
+                    f"is over {criterion.threshold:.2%}")
+    else:
+        r.verdict = "go"
+        r.reason = (f"canary {what} {x}/{n} = {x / n:.2%}, "
+                    f"not shown to exceed {criterion.threshold:.2%}")
+    return r
+
+
+def rate_vs_reference(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sample], bool],
+                      confidence: float, what: str, baseline_key: str) -> CriterionResult:
+    """Percentage points above the baseline's rate (or the control's, when none)."""
+    r = new_result(criterion)
+    n = len(inp.canary)
+    bad = [s for s in inp.canary if is_bad(s)]
+    x = len(bad)
+    base = inp.baseline.rates.get(baseline_key) if inp.baseline else None
+    if base is not None:
+        rx, rn, r.reference = base[0], base[1], "baseline"
+    else:
+        rx, rn, r.reference = sum(map(is_bad, inp.control)), len(inp.control), "control"
+        if inp.baseline is None:
+            r.evidence["reference_note"] = "no baseline given: compared with control"
+        else:
+            r.evidence["reference_note"] = f"baseline has no {baseline_key}: compared with control"
+    r.samples = {"canary": n, r.reference: rn}
+    if n < criterion.min_samples or rn < criterion.min_samples:
+        short, have = ("canary", n) if n < criterion.min_samples else (r.reference, rn)
+        hold_for_data(r, have, criterion.min_samples, per_minute(have, inp),
+                      what=f"{short} requests")
+        return r
+    lower, upper = stats.difference_bounds(x, n, rx, rn, confidence)
+    r.canary_value, r.reference_value = x / n, rx / rn
+    r.bound = {"lower": lower, "upper": upper, "confidence": confidence,
+               "of": f"canary minus {r.reference} {what} (percentage points / 100)"}
+    r.evidence.update(bad_evidence(bad))
+    diff = x / n - rx / rn
+    if lower > criterion.threshold:
+        r.verdict = "rollback"
+        r.reason = (f"canary {what} {x / n:.2%} vs {r.reference} {rx / rn:.2%}: "
+                    f"+{diff * 100:.2f} pp, lower bound +{lower * 100:.2f} pp "
+                    f"> +{criterion.threshold * 100:g} pp")
+    else:
+        r.verdict = "go"
+        r.reason = (f"canary {what} {x / n:.2%} vs {r.reference} {rx / rn:.2%} "
+                    f"({diff * 100:+.2f} pp), "
+                    f"not shown to exceed +{criterion.threshold * 100:g} pp")
+    return r
+
+
+def schema_failures(criterion: Criterion, inp: GateInput, critical_endpoints: set[str],
+                    confidence: float, method: str) -> CriterionResult:
+    """Per critical endpoint: the worst endpoint decides (Bonferroni over endpoints)."""
+    r = new_result(criterion)
+    checked = [s for s in critical(inp.canary, critical_endpoints) if s.schema_ok is not None]
+    r.samples = {"canary": len(checked),
+                 "control": sum(1 for s in critical(inp.control, critical_endpoints)
+                                if s.schema_ok is not None)}
+    if len(checked) < criterion.min_samples:
+        return hold_for_data(r, len(checked), criterion.min_samples,
+                             per_minute(len(checked), inp), what="schema-checked requests")
+    groups: dict[str, list[Sample]] = defaultdict(list)
+    for s in checked:
+        groups[s.endpoint].append(s)
+    per_endpoint_conf = 1 - (1 - confidence) / len(groups)
+    worst: tuple[float, str, int, int, float] | None = None
+    tripped = []
+    for endpoint, group in sorted(groups.items()):
+        x = sum(map(is_schema_failure, group))
+        lower, upper = stats.rate_bounds(x, len(group), per_endpoint_conf, method)
+        if worst is None or lower > worst[0]:
+            worst = (lower, endpoint, x, len(group), upper)
+        if lower > criterion.threshold:
+            tripped.append(f"{endpoint}: {x}/{len(group)}")
+    assert worst is not None
+    lower, endpoint, x, n, upper = worst
+    r.canary_value = x / n
+    ctl = [s for s in critical(inp.control, critical_endpoints)
+           if s.schema_ok is not None and s.endpoint == endpoint]
+    r.reference, r.reference_value = "control", (
+        sum(map(is_schema_failure, ctl)) / len(ctl) if ctl else None)
+    r.bound = {"lower": lower, "upper": upper, "confidence": per_endpoint_conf,
+               "of": f"schema-failure rate of the worst critical endpoint, {endpoint}"}
+    r.evidence = bad_evidence(s for s in checked if is_schema_failure(s))
+    r.evidence["endpoints"] = len(groups)
+    if tripped:
+        r.verdict = "rollback"
+        r.evidence["tripped_endpoints"] = tripped
+        r.reason = (f"schema failures on {', '.join(tripped)}; lower bound {lower:.2%} "
+                    f"> {criterion.threshold:.2%}")
+    else:
+        r.verdict = "go"
+        r.reason = (f"worst critical endpoint {endpoint}: {x}/{n} schema failures, "
+                    f"not shown to exceed {criterion.threshold:.2%}")
+    return r
+
+
+def _latencies(samples: Iterable[Sample]) -> list[float]:
+    return [s.total_ms for s in samples if has_latency(s)]
+
+
+def latency_ratio(criterion: Criterion, inp: GateInput, critical_endpoints: set[str],
+                  confidence: float) -> CriterionResult:
+    """P95 ratio over the critical endpoints both cohorts called, plus a one-sided
+    Mann-Whitney U against the control: both must say 'slower' to roll back, so one slow
+    sample cannot decide alone and one lucky sample cannot clear a real regression."""
+    r = new_result(criterion)
+    canary = [s for s in critical(inp.canary, critical_endpoints) if has_latency(s)]
+    control = [s for s in critical(inp.control, critical_endpoints) if has_latency(s)]
+    shared = {s.endpoint for s in canary} & {s.endpoint for s in control}
+    canary = [s for s in canary if s.endpoint in shared]
+    control = [s for s in control if s.endpoint in shared]
+    r.samples = {"canary": len(canary), "control": len(control)}
+    short = min(len(canary), len(control))
+    if short < criterion.min_samples:
+        return hold_for_data(r, short, criterion.min_samples, per_minute(short, inp),
+                             what="timed critical requests per cohort")
+    c_ms, k_ms = _latencies(canary), _latencies(control)
+    p95_c = stats.quantile(c_ms, 0.95)
+    ref_p95, r.reference = stats.quantile(k_ms, 0.95), "control"
+    base = inp.baseline
+    if base is not None and criterion.comparison == "relative_to_baseline":
+        counts = Counter(s.endpoint for s in canary)
+        known = {e: n for e, n in counts.items() if e in base.endpoints}
+        if known:
+            # The canary's endpoint mix weights the baseline's per-endpoint P95s.
+            ref_p95 = sum(base.endpoints[e].p95_ms * n for e, n in known.items()) / sum(
+                known.values())
+            p95_c = sum(stats.quantile([s.total_ms for s in canary if s.endpoint == e], 0.95)
+                        * n for e, n in known.items()) / sum(known.values())
+            r.reference = "baseline"
+        else:
+            r.evidence["reference_note"] = ("baseline has none of these endpoints: "
+                                            "compared with control")
+    elif criterion.comparison == "relative_to_baseline":
+        r.evidence["reference_note"] = "no baseline given: compared with control"
+    p_value = stats.mann_whitney_greater(c_ms, k_ms)
+    ratio = p95_c / ref_p95 if ref_p95 > 0 else math.inf
+    r.canary_value, r.reference_value = p95_c, ref_p95
+    r.bound = {"p95_ratio": ratio, "mann_whitney_p": p_value, "alpha": 1 - confidence,
+               "confidence": confidence, "of": f"canary P95 / {r.reference} P95"}
+    worst = sorted(shared, key=lambda e: -(
+        stats.quantile([s.total_ms for s in canary if s.endpoint == e], 0.95)
+        / max(1e-9, stats.quantile([s.total_ms for s in control if s.endpoint == e], 0.95))))
+    r.evidence["slowest_endpoints_vs_control"] = [
+        f"{e}: {stats.quantile([s.total_ms for s in canary if s.endpoint == e], 0.95):.1f} ms vs "
+        f"{stats.quantile([s.total_ms for s in control if s.endpoint == e], 0.95):.1f} ms"
+        for e in worst[:3]]
+    slow = sorted(canary, key=lambda s: -s.total_ms)[:MAX_EVIDENCE]
+    r.evidence["synthetic_ids"] = [s.synthetic_id for s in slow]
+    limit = 1 + criterion.threshold
+    if ratio > limit and p_value < 1 - confidence:
+        r.verdict = "rollback"
+        r.reason = (f"canary P95 {p95_c:.1f} ms is {ratio:.2f}x the {r.reference}'s "
+                    f"{ref_p95:.1f} ms (> {limit:.2f}x) and Mann-Whitney U says slower "
+                    f"(p = {p_value:.2g} < {1 - confidence:.2g})")
+    else:
+        why = (f"ratio {ratio:.2f}x <= {limit:.2f}x" if ratio <= limit
+               else f"Mann-Whitney p = {p_value:.2g} does not confirm it")
+        r.verdict = "go"
+        r.reason = f"canary P95 {p95_c:.1f} ms vs {r.reference} {ref_p95:.1f} ms: {why}"
+    return r
+
+
+def latency_absolute(criterion: Criterion, inp: GateInput, critical_endpoints: set[str],
+                     confidence: float) -> CriterionResult:
+    """P95 over the threshold on any critical endpoint, proved by an order-statistic bound."""
+    r = new_result(criterion)
+    groups: dict[str, list[float]] = defaultdict(list)
+    for s in critical(inp.canary, critical_endpoints):
+        if has_latency(s):
+            groups[s.endpoint].append(s.total_ms)
+    r.samples = {"canary": sum(map(len, groups.values())),
+                 "control": sum(1 for s in critical(inp.control, critical_endpoints)
+                                if has_latency(s))}
+    if not groups:
+        return hold_for_data(r, 0, criterion.min_samples, 0.0, what="timed critical requests")
+    short = {e: len(v) for e, v in groups.items() if len(v) < criterion.min_samples}
+    per_endpoint_conf = 1 - (1 - confidence) / len(groups)
+    tripped, worst = [], None
+    for endpoint, values in sorted(groups.items()):
+        if endpoint in short:
+            continue
+        lower, upper = stats.quantile_bounds(values, 0.95, per_endpoint_conf)
+        p95 = stats.quantile(values, 0.95)
+        if worst is None or p95 > worst[1]:
+            worst = (endpoint, p95, lower, upper, len(values))
+        if lower is not None and lower > criterion.threshold:
+            tripped.append(f"{endpoint}: P95 {p95:.0f} ms (lower bound {lower:.0f} ms)")
+    if worst is not None:
+        endpoint, p95, lower, upper, n = worst
+        r.canary_value = p95
+        r.bound = {"lower": lower, "upper": upper, "confidence": per_endpoint_conf,
+                   "of": f"P95 of the slowest critical endpoint, {endpoint} (n={n})"}
+    if tripped:
+        r.verdict = "rollback"
+        r.reason = f"P95 over {criterion.threshold:g} ms on {'; '.join(tripped)}"
+        r.evidence["tripped_endpoints"] = tripped
+        return r
+    if short:
+        endpoint, have = min(short.items(), key=lambda item: item[1])
+        hold_for_data(r, have, criterion.min_samples, per_minute(have, inp),
+                      what=f"timed calls of {endpoint}")
+        r.evidence["endpoints_short_of_data"] = [f"{e}: {n}" for e, n in sorted(short.items())]
+        return r
+    assert worst is not None
+    r.verdict = "go"
+    r.reason = (f"slowest critical endpoint {worst[0]}: P95 {worst[1]:.1f} ms, "
+                f"not shown to exceed {criterion.threshold:g} ms")
+    return r

@@ -1,0 +1,95 @@
+"""The decision function: every criterion of the policy over one window of samples (and
+Prometheus, when given) to one verdict. Pure apart from the Prometheus queries, so the
+calibration can call it on thousands of resampled windows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from synthmon import stats
+from synthmon.gate import criteria as synthetic
+from synthmon.gate.model import CriterionResult, Decision, GateInput
+from synthmon.gate.production import evaluate_production
+from synthmon.gate.prometheus import PrometheusClient, route_regex
+from synthmon.policy import Criterion, Policy
+
+
+def _synthetic_evaluator(c: Criterion) -> Callable[..., CriterionResult]:
+    """metric -> the function that judges it from samples."""
+    def rate(is_bad, what):
+        def run(c, inp, crit, conf, method):
+            if c.comparison == "absolute":
+                return synthetic.absolute_rate(c, inp, is_bad, conf, method, what)
+            return synthetic.rate_vs_reference(c, inp, is_bad, conf, what, c.metric)
+        return run
+
+    table: dict[str, Callable[..., CriterionResult]] = {
+        "server_error_rate": rate(lambda s: s.is_server_error, "5xx rate"),
+        "unexpected_4xx_rate": rate(synthetic.is_unexpected_4xx, "non-user-error 4xx rate"),
+        "auth_error_rate": rate(synthetic.is_auth_error, "auth error rate"),
+        "schema_failure_rate": lambda c, inp, crit, conf, method: synthetic.schema_failures(
+            c, inp, crit, conf, method),
+        "latency_p95_ratio": lambda c, inp, crit, conf, method: synthetic.latency_ratio(
+            c, inp, crit, conf),
+        "latency_p95_absolute": lambda c, inp, crit, conf, method: synthetic.latency_absolute(
+            c, inp, crit, conf),
+    }
+    if c.metric not in table:
+        raise ValueError(f"criterion {c.id}: metric {c.metric} has no synthetic evaluator; "
+                         "use source: prometheus")
+    return table[c.metric]
+
+
+def evaluate(policy: Policy, inp: GateInput, prometheus: PrometheusClient | None = None,
+             only: set[str] | None = None) -> Decision:
+    chosen = [c for c in policy.criteria if only is None or c.id in only]
+    in_play = [c for c in chosen if c.source == "synthetic" or prometheus is not None]
+    confidence = stats.per_test_confidence(
+        float(policy.gate.get("false_rollback_rate", 0.01)), len(in_play))
+    method = policy.gate.get("rate_bound", "wilson")
+    crit_endpoints = set(policy.critical_endpoints())
+    route_re = route_regex([e.split(" ", 1)[1] for e in crit_endpoints])
+    results = []
+    for c in chosen:
+        if c.source == "synthetic":
+            results.append(_synthetic_evaluator(c)(c, inp, crit_endpoints, confidence, method))
+        else:
+            results.append(evaluate_production(c, inp, policy, prometheus, confidence, route_re))
+    return combine(policy, inp, results, confidence)
+
+
+def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
+            confidence: float) -> Decision:
+    tripped = [r for r in results if r.verdict == "rollback"]
+    held = [r for r in results if r.verdict == "hold"]
+    skipped = [r for r in results if r.verdict == "not_applicable"]
+    if tripped:
+        verdict = "rollback"
+        summary = "ROLLBACK: " + "; ".join(f"{r.id} ({r.reason})" for r in tripped)
+    elif held:
+        verdict = "hold"
+        summary = "HOLD: " + "; ".join(f"{r.id}: {r.reason}" for r in held)
+    else:
+        verdict = "go"
+        summary = (f"GO for phase {inp.phase}: all {len(results) - len(skipped)} "
+                   "evaluated criteria pass")
+        if skipped:
+            summary += (f"; NOT evaluated ({len(skipped)}, production-only, no Prometheus): "
+                        + ", ".join(r.id for r in skipped))
+    return Decision(
+        verdict=verdict, summary=summary, phase=inp.phase, criteria=results,
+        generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        inputs={
+            "phase": inp.phase, "scope": inp.scope, "traffic_share": inp.traffic_share,
+            "window_s": inp.window_s, "elapsed_s": round(inp.elapsed_s, 1),
+            "canary_samples": len(inp.canary), "control_samples": len(inp.control),
+            "canary_builds": sorted({s.build_id for s in inp.canary}),
+            "control_builds": sorted({s.build_id for s in inp.control}),
+            "baseline": inp.baseline.path if inp.baseline else None,
+            "policy": str(policy.path),
+            "per_test_confidence": confidence,
+            "false_rollback_rate": policy.gate.get("false_rollback_rate", 0.01),
+        },
+        notes=list(inp.notes),
+    )

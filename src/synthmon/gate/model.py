@@ -1,0 +1,94 @@
+"""What the gate decides with and what it decides: inputs, a result per criterion, a decision."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from synthmon.samples import Sample
+
+Verdict = Literal["go", "rollback", "hold", "not_applicable"]
+EXIT_CODES = {"go": 0, "rollback": 1, "hold": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineEndpoint:
+    p95_ms: float
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What the gate needs of baseline.json: P95 per critical endpoint, and the rates the
+    'vs baseline' criteria compare with when the baseline recorded them."""
+
+    path: str
+    endpoints: dict[str, BaselineEndpoint]
+    rates: dict[str, tuple[int, int]] = field(default_factory=dict)  # metric -> (events, n)
+    build_id: str = ""
+
+
+@dataclass(slots=True)
+class GateInput:
+    canary: list[Sample]
+    control: list[Sample]
+    elapsed_s: float  # how long the samples took to gather: turns 'N more requests' into minutes
+    phase: str
+    traffic_share: float  # 0..1
+    phase_duration_s: float
+    window_s: float
+    baseline: Baseline | None = None
+    scope: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CriterionResult:
+    id: str
+    title: str
+    source: str
+    comparison: str
+    verdict: Verdict
+    reason: str
+    threshold: float
+    threshold_text: str
+    unit: str
+    canary_value: float | None = None
+    reference_value: float | None = None
+    reference: str = "none"  # control | baseline | none
+    samples: dict[str, int] = field(default_factory=dict)
+    min_samples: int = 0
+    bound: dict[str, Any] = field(default_factory=dict)  # lower, upper, confidence, of what
+    needs: dict[str, float] = field(default_factory=dict)  # requests, minutes
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Decision:
+    verdict: Literal["go", "rollback", "hold"]
+    summary: str
+    phase: str
+    criteria: list[CriterionResult]
+    generated_at: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    approvals: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def by_id(self, criterion_id: str) -> CriterionResult:
+        return next(c for c in self.criteria if c.id == criterion_id)
+
+    def tripped(self) -> list[str]:
+        return [c.id for c in self.criteria if c.verdict == "rollback"]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exit_code"] = self.exit_code
+        data["tripped"] = self.tripped()
+        return data
