@@ -1,0 +1,300 @@
+"""Fault injection (docs/faults.md): the grammar, the active set, and the middleware that
+applies the faults acting on whole responses. Behavioural faults (no-rbac, nonce-reuse,
+...) are asked for by the code they bend, through `FaultSet.on(kind, scope)`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from .bodyguard import send_problem
+from .health import route_template
+
+COMMON = {"route", "rate"}
+# kind -> (required params, optional params)
+KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "latency": (frozenset({"ms"}), frozenset({"jitter_ms"})),
+    "error": (frozenset(), frozenset({"status"})),
+    "drop-field": (frozenset({"field"}), frozenset()),
+    "retype-field": (frozenset({"field"}), frozenset({"to"})),
+    "strip-headers": (frozenset(), frozenset({"headers"})),
+    "slow-body": (frozenset({"ms"}), frozenset()),
+    **{kind: (frozenset(), frozenset()) for kind in (
+        "no-rbac", "no-csrf", "no-validation", "no-rate-limit", "nonce-reuse",
+        "lose-draft-writes", "not-ready", "auth-errors", "signup-failures", "capture-failures",
+        "refresh-reuse", "server-header", "cors-wildcard", "leak-pii")},
+}
+SECURITY_HEADER_NAMES = ("strict-transport-security", "content-security-policy",
+                         "x-content-type-options", "x-frame-options", "referrer-policy",
+                         "cache-control")
+RETYPE_TARGETS = ("string", "number", "null", "bool", "array", "object")
+LEAKED = {"email": "jane.leak@example.com", "password": "Hunter2-leaked-password",
+          "token": "eyJhbGciOiJIUzI1NiJ9.leaked.token", "name": "Jane Leaky Doe"}
+
+
+class FaultSpecError(ValueError):
+    """A malformed SPEC: the message names the spec, the position and the reason."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    spec: str
+    kind: str
+    route: str = "*"
+    rate: float = 1.0
+    params: dict[str, str] = field(default_factory=dict)
+
+    def number(self, name: str, default: float = 0.0) -> float:
+        return float(self.params[name]) if name in self.params else default
+
+
+def _fail(spec: str, pos: int, reason: str) -> FaultSpecError:
+    return FaultSpecError(f"bad fault spec {spec!r} at position {pos}: {reason}")
+
+
+def parse_spec(spec: str) -> Fault:
+    """KIND [":" NAME "=" VALUE ("," NAME "=" VALUE)*]"""
+    text = spec.strip()
+    kind, sep, rest = text.partition(":")
+    if kind not in KINDS:
+        raise _fail(spec, 0, f"unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})")
+    required, optional = KINDS[kind]
+    params: dict[str, str] = {}
+    pos = len(kind) + 1
+    if sep and not rest:
+        raise _fail(spec, pos, "expected NAME=VALUE after ':'")
+    for part in rest.split(",") if rest else ():
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise _fail(spec, pos, f"expected NAME=VALUE, got {part!r}")
+        if name not in COMMON | required | optional:
+            allowed = ", ".join(sorted(COMMON | required | optional))
+            raise _fail(spec, pos, f"{kind} takes no parameter {name!r} (allowed: {allowed})")
+        if name in params:
+            raise _fail(spec, pos, f"parameter {name!r} given twice")
+        params[name] = value.strip()
+        _check_value(spec, pos, kind, name, params[name])
+        pos += len(part) + 1
+    missing = required - params.keys()
+    if missing:
+        raise _fail(spec, len(text), f"{kind} needs {', '.join(sorted(missing))}")
+    route = params.pop("route", "*") or "*"
+    rate = float(params.pop("rate", "1"))
+    return Fault(spec=text, kind=kind, route=route, rate=rate, params=params)
+
+
+def _check_value(spec: str, pos: int, kind: str, name: str, value: str) -> None:
+    if name in ("ms", "jitter_ms"):
+        if not value.isdigit() or int(value) > 60_000:
+            raise _fail(spec, pos, f"{name} must be an integer 0..60000, got {value!r}")
+    elif name == "rate":
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if not 0.0 <= rate <= 1.0:
+            raise _fail(spec, pos, f"rate must be a number 0..1, got {value!r}")
+    elif name == "status":
+        if not value.isdigit() or not 500 <= int(value) <= 599:
+            raise _fail(spec, pos, f"status must be 500..599, got {value!r}")
+    elif name == "to":
+        if value not in RETYPE_TARGETS:
+            raise _fail(spec, pos, f"to must be one of {'|'.join(RETYPE_TARGETS)}, got {value!r}")
+    elif name == "field":
+        if not value or any(not part for part in value.split(".")):
+            raise _fail(spec, pos, f"field must be a dotted path, got {value!r}")
+    elif name == "headers":
+        if not value or any(not h.strip() for h in value.split("|")):
+            raise _fail(spec, pos, "headers must be NAME|NAME|...")
+    elif name == "route" and not value:
+        raise _fail(spec, pos, "route must be a glob such as /api/v1/*")
+
+
+def parse_specs(specs: list[str] | tuple[str, ...]) -> list[Fault]:
+    return [parse_spec(spec) for spec in specs if spec.strip()]
+
+
+class FaultSet:
+    """The active faults, swapped atomically (the admin route replaces the whole set)."""
+
+    def __init__(self, faults: list[Fault] | None = None) -> None:
+        self._faults: tuple[Fault, ...] = tuple(faults or ())
+        self._lock = threading.Lock()
+        self._random = random.Random()
+
+    def replace(self, faults: list[Fault]) -> None:
+        with self._lock:
+            self._faults = tuple(faults)
+
+    def specs(self) -> list[str]:
+        return [fault.spec for fault in self._faults]
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+    def matching(self, kind: str, route: str) -> list[Fault]:
+        return [f for f in self._faults if f.kind == kind and fnmatchcase(route, f.route)
+                and (f.rate >= 1.0 or self._random.random() < f.rate)]
+
+    def on(self, kind: str, scope: dict[str, Any]) -> bool:
+        """Is `kind` in effect for this request? Rolls `rate` once per request and kind."""
+        if not self._faults:
+            return False
+        state = scope.setdefault("state", {})
+        decided: dict[str, bool] = state.setdefault("faults_decided", {})
+        if kind not in decided:
+            decided[kind] = bool(self.matching(kind, route_template(scope)))
+        return decided[kind]
+
+    # -- header effects, run by the edge layer after it added the real headers ----------
+    def header_hook(self, scope: dict[str, Any],
+                    headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        if not self._faults:
+            return headers
+        route = route_template(scope)
+        for fault in self.matching("strip-headers", route):
+            names = fault.params.get("headers")
+            strip = {n.strip().lower().encode() for n in names.split("|")} if names else {
+                n.encode() for n in SECURITY_HEADER_NAMES}
+            headers = [(k, v) for k, v in headers if k not in strip]
+        if self.matching("server-header", route):
+            headers += [(b"server", b"uvicorn/0.30 Python/3.11"), (b"x-powered-by", b"FastAPI")]
+        if self.matching("cors-wildcard", route):
+            headers = [(k, v) for k, v in headers if not k.startswith(b"access-control-")]
+            headers += [(b"access-control-allow-origin", b"*"),
+                        (b"access-control-allow-credentials", b"true")]
+        if self.matching("leak-pii", route):
+            headers += [(b"x-debug-user-email", LEAKED["email"].encode()),
+                        (b"x-debug-user-token", LEAKED["token"].encode())]
+        return headers
+
+
+def _mutate(node: Any, path: list[str], action: str, to: str) -> None:
+    if not path or node is None:
+        return
+    head, rest = path[0], path[1:]
+    if head == "*":
+        children = node if isinstance(node, list) else []
+        if not rest:
+            return
+        for child in children:
+            _mutate(child, rest, action, to)
+        return
+    if not isinstance(node, dict) or head not in node:
+        return
+    if rest:
+        _mutate(node[head], rest, action, to)
+    elif action == "drop":
+        del node[head]
+    else:
+        node[head] = _retype(node[head], to)
+
+
+def _retype(value: Any, to: str) -> Any:
+    if to == "string":
+        return json.dumps(value) if not isinstance(value, str) else value + "!"
+    if to == "number":
+        return 0 if isinstance(value, int | float) and value == 1 else 1
+    if to == "null":
+        return None
+    if to == "bool":
+        return True
+    if to == "array":
+        return [value]
+    return {"value": value}
+
+
+class FaultMiddleware:
+    """latency, error, slow-body and the body rewrites (drop-field, retype-field, leak-pii)."""
+
+    def __init__(self, app: Any, *, faults: FaultSet) -> None:
+        self.app, self.faults = app, faults
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not self.faults or scope["path"].startswith("/__admin"):
+            await self.app(scope, receive, send)
+            return
+        route = route_template(scope)
+        match = self.faults.matching
+        for fault in match("latency", route):
+            extra = self.faults._random.uniform(0, fault.number("jitter_ms"))
+            await asyncio.sleep((fault.number("ms") + extra) / 1000)
+        errors = match("error", route)
+        if errors:
+            status = int(errors[0].number("status", 500))
+            slug = "unavailable" if status == 503 else "internal-error"
+            await send_problem(scope, send, slug, status, f"Injected fault: {errors[0].spec}")
+            return
+        rewrites = [(f, "drop") for f in match("drop-field", route)] + [
+            (f, "retype") for f in match("retype-field", route)]
+        leak = bool(match("leak-pii", route))
+        slow = match("slow-body", route)
+        if not rewrites and not leak and not slow:
+            await self.app(scope, receive, send)
+            return
+        delay = sum(f.number("ms") for f in slow) / 1000
+        if rewrites or leak:
+            send = _rewriting_send(send, rewrites, leak)
+        if delay:
+            send = _slow_send(send, delay)
+        await self.app(scope, receive, send)
+
+
+def _slow_send(send: Any, delay: float) -> Any:
+    waited = False
+
+    async def slow(message: dict[str, Any]) -> None:
+        nonlocal waited
+        if message["type"] == "http.response.body" and not waited:
+            waited = True
+            await asyncio.sleep(delay)  # the headers are out; the body waits
+        await send(message)
+
+    return slow
+
+
+def _rewriting_send(send: Any, rewrites: list[tuple[Fault, str]], leak: bool) -> Any:
+    start: dict[str, Any] | None = None
+    chunks: list[bytes] = []
+
+    async def rewrite(message: dict[str, Any]) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            content_type = dict(message.get("headers", ())).get(b"content-type", b"")
+            if b"json" not in content_type:
+                await send(message)
+                start = None
+                chunks.append(b"")  # marker: pass the body through untouched
+                return
+            start = message
+            return
+        if start is None:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if data is not None:
+            for fault, action in rewrites:
+                _mutate(data, fault.params["field"].split("."), action,
+                        fault.params.get("to", "string"))
+            if leak and isinstance(data, dict):
+                data["debug_user"] = dict(LEAKED)
+            body = json.dumps(data).encode()
+        headers = [(k, v) for k, v in start.get("headers", ()) if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return rewrite

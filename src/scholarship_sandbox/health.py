@@ -1,0 +1,248 @@
+"""SLO health endpoints for any Starlette or FastAPI service: /health, /ready, /metrics.
+
+Self-contained on purpose (the real ScholarshipAI service adopts it as is), so nothing here
+imports the sandbox. Mount it in two lines, after the app's own middleware so that its
+request counter is the outermost layer and sees every status, injected faults included:
+
+    health = SLOHealth(build_id="b123", git_sha="abc1234", checks={"database": ping_db})
+    health.install(app)
+
+A request is synthetic when its query has `e2e=1` or its User-Agent starts with
+`ScholarshipAI-Canary/`; it is served like any other, labelled synthetic="true" in the SLO
+families and never counted in analytics events or abuse signals.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from fnmatch import fnmatchcase
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+__all__ = ["LATENCY_BUCKETS", "SLOHealth", "SLOMetricsMiddleware", "is_synthetic", "route_template"]
+
+# 0.12 and 0.15 are the SLO's P95 target and the canary's rollback line, so both are exact
+# bucket bounds and histogram_quantile needs no interpolation across them.
+LATENCY_BUCKETS = (.005, .01, .025, .05, .075, .1, .12, .15, .25, .5, .75, 1, 2.5, 5, 10)
+TTV_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600)
+CANARY_UA_PREFIX = b"scholarshipai-canary/"
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UNMATCHED = "unmatched"  # one label value for every unknown path: no cardinality blow-up
+
+
+def is_synthetic(scope: dict[str, Any]) -> bool:
+    """True for `?e2e=1` or a ScholarshipAI-Canary/ User-Agent; cached in scope["state"]."""
+    state = scope.setdefault("state", {})
+    cached = state.get("synthetic")
+    if cached is not None:
+        return bool(cached)
+    synthetic = False
+    query: bytes = scope.get("query_string", b"")
+    if b"e2e=1" in query:
+        synthetic = any(part == b"e2e=1" for part in query.split(b"&"))
+    if not synthetic:
+        for name, value in scope.get("headers", ()):
+            if name == b"user-agent":
+                synthetic = value.lower().startswith(CANARY_UA_PREFIX)
+                break
+    state["synthetic"] = synthetic
+    return synthetic
+
+
+def route_template(scope: dict[str, Any]) -> str:
+    """The matched route's template (/items/{id}), never the raw path.
+
+    Starlette's router leaves the matched route in scope["route"]; before routing (or when
+    nothing matched) the app's routes are matched here.
+    """
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if path is not None:
+        return str(path)
+    app = scope.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", ())
+    from starlette.routing import Match  # local: only needed on this slower path
+
+    partial = None
+    for candidate in routes:
+        match, _ = candidate.matches(scope)
+        if match is Match.FULL:
+            return str(getattr(candidate, "path", UNMATCHED))
+        if match is Match.PARTIAL and partial is None:
+            partial = candidate
+    return str(getattr(partial, "path", UNMATCHED)) if partial is not None else UNMATCHED
+
+
+class SLOHealth:
+    """The SLO and business metric families plus the three endpoints that expose them."""
+
+    def __init__(self, *, build_id: str, git_sha: str, cohort: str = "sandbox",
+                 checks: dict[str, Callable[[], object]] | None = None,
+                 availability_target: float = 0.999, api_version: str = "v1",
+                 namespace: str = "scholarshipai", exclude: Iterable[str] = ("/__admin*",),
+                 registry: CollectorRegistry | None = None) -> None:
+        self.build_id, self.git_sha, self.cohort = build_id, git_sha, cohort
+        self.checks = dict(checks or {})
+        self.availability_target = availability_target
+        self.exclude = tuple(exclude)
+        self.started = time.monotonic()
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        self.total = 0  # all counted requests since start
+        self.server_errors = 0  # of which 5xx
+        ns, reg = namespace, self.registry
+        self.requests = Counter(f"{ns}_http_requests", "HTTP requests by route template",
+                                ["route", "method", "status_class", "synthetic", "cohort"],
+                                registry=reg)
+        self.duration = Histogram(f"{ns}_http_request_duration_seconds",
+                                  "Request latency, headers and body", ["route", "method",
+                                  "synthetic", "cohort"], buckets=LATENCY_BUCKETS, registry=reg)
+        Gauge(f"{ns}_slo_availability_target_ratio", "Availability SLO target",
+              registry=reg).set(availability_target)
+        Gauge(f"{ns}_slo_availability_ratio", "Non-5xx share of all requests since start",
+              registry=reg).set_function(self.availability)
+        Gauge(f"{ns}_slo_error_budget_remaining_ratio", "Weekly error budget left, floored at 0",
+              registry=reg).set_function(self.error_budget_remaining)
+        Gauge(f"{ns}_build_info", "The running build", ["build_id", "git_sha", "cohort"],
+              registry=reg).labels(build_id, git_sha, cohort).set(1)
+        Gauge(f"{ns}_schema_version_info", "The API version served", ["api_version"],
+              registry=reg).labels(api_version).set(1)
+        self.signup_started = Counter(f"{ns}_signup_started", "Signups begun",
+                                      ["role", "synthetic"], registry=reg)
+        self.signup_completed = Counter(f"{ns}_signup_completed", "Signups completed",
+                                        ["role", "synthetic"], registry=reg)
+        self.time_to_value = Histogram(f"{ns}_time_to_value_seconds",
+                                       "Signup to first saved draft", ["synthetic"],
+                                       buckets=TTV_BUCKETS, registry=reg)
+        self.auth_failures = Counter(f"{ns}_auth_failures", "Auth failures by problem slug",
+                                     ["reason", "synthetic"], registry=reg)
+        self.waf_rule_hits = Counter(f"{ns}_waf_rule_hits", "WAF rule hits",
+                                     ["rule", "severity", "synthetic"], registry=reg)
+        self.payment_captures = Counter(f"{ns}_payment_captures", "Payment auth-captures",
+                                        ["outcome", "synthetic"], registry=reg)
+        self.payment_capture_failures = Counter(f"{ns}_payment_capture_failures",
+                                                "Failed payment auth-captures",
+                                                ["reason", "synthetic"], registry=reg)
+        self.analytics_events = Counter(f"{ns}_analytics_events",
+                                        "Product analytics events (never synthetic)",
+                                        ["event"], registry=reg)
+        self.abuse_signals = Counter(f"{ns}_abuse_signals",
+                                     "Abuse signals such as failed logins (never synthetic)",
+                                     ["signal"], registry=reg)
+        self._children: dict[tuple[str, str, int, bool], tuple[Any, Any]] = {}
+
+    # -- SLO arithmetic ---------------------------------------------------------------
+    def availability(self) -> float:
+        return 1.0 if self.total == 0 else 1.0 - self.server_errors / self.total
+
+    def error_budget_remaining(self) -> float:
+        budget = 1.0 - self.availability_target
+        if self.total == 0 or budget <= 0:
+            return 1.0
+        return max(0.0, 1.0 - (self.server_errors / self.total) / budget)
+
+    def observe(self, route: str, method: str, status: int, synthetic: bool,
+                seconds: float) -> None:
+        key = (route, method, status // 100, synthetic)
+        children = self._children.get(key)
+        if children is None:
+            flag = "true" if synthetic else "false"
+            children = (
+                self.requests.labels(route, method, f"{status // 100}xx", flag, self.cohort),
+                self.duration.labels(route, method, flag, self.cohort),
+            )
+            if len(self._children) < 10_000:  # bounded: label sets are bounded anyway
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+        self.total += 1
+        if status >= 500:
+            self.server_errors += 1
+
+    # -- business signals ----------------------------------------------------------------
+    def count_analytics(self, event: str, synthetic: bool) -> None:
+        if not synthetic:
+            self.analytics_events.labels(event).inc()
+
+    def count_abuse(self, signal: str, synthetic: bool) -> None:
+        if not synthetic:
+            self.abuse_signals.labels(signal).inc()
+
+    # -- endpoints -------------------------------------------------------------------------
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok", "build_id": self.build_id, "git_sha": self.git_sha,
+                             "uptime_seconds": round(time.monotonic() - self.started, 3),
+                             "cohort": self.cohort})
+
+    async def ready(self, request: Request) -> Response:
+        results: dict[str, dict[str, Any]] = {}
+        failed = False
+        for name, check in self.checks.items():
+            start = time.perf_counter()
+            try:
+                await run_in_threadpool(check)
+            except Exception as exc:  # a failing dependency is an answer, not a crash
+                failed = True
+                results[name] = {"status": "fail", "error": f"{type(exc).__name__}: {exc}"}
+            else:
+                results[name] = {"status": "ok",
+                                 "latency_ms": round((time.perf_counter() - start) * 1000, 3)}
+        if not failed:
+            return JSONResponse({"status": "ready", "checks": results})
+        request_id = request.scope.get("state", {}).get("request_id") or (
+            "req_" + secrets.token_hex(8))
+        bad = ", ".join(name for name, r in results.items() if r["status"] == "fail")
+        body = {"type": "https://docs.scholarshipai.example/problems/not-ready",
+                "title": "Not ready", "status": 503, "detail": f"dependency failing: {bad}",
+                "instance": request.url.path, "request_id": request_id, "checks": results}
+        return Response(json.dumps(body), status_code=503, media_type="application/problem+json")
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(generate_latest(self.registry), media_type=METRICS_CONTENT_TYPE)
+
+    def install(self, app: Any) -> None:
+        """Add the endpoints and the counting middleware; call before the app starts."""
+        app.state.slo = self
+        if hasattr(app, "add_api_route"):  # FastAPI: documented in the OpenAPI schema
+            from ._health_models import add_documented_routes
+
+            add_documented_routes(app, self)
+        else:
+            app.add_route("/health", self.health, methods=["GET"])
+            app.add_route("/ready", self.ready, methods=["GET"])
+            app.add_route("/metrics", self.metrics, methods=["GET"])
+        app.add_middleware(SLOMetricsMiddleware, slo=self)
+
+
+class SLOMetricsMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware) so that counting costs microseconds per request."""
+
+    def __init__(self, app: Any, slo: SLOHealth) -> None:
+        self.app, self.slo = app, slo
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or (self.slo.exclude and any(
+                fnmatchcase(scope["path"], pattern) for pattern in self.slo.exclude)):
+            await self.app(scope, receive, send)
+            return
+        synthetic = is_synthetic(scope)
+        start = time.perf_counter()
+        status = 500  # what a crash before the response start means to the client
+
+        async def counting_send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            self.slo.observe(route_template(scope), scope["method"], status, synthetic,
+                             time.perf_counter() - start)

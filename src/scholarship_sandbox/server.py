@@ -1,0 +1,96 @@
+"""Run the sandbox under uvicorn (httptools + uvloop), on a free port if asked, and write
+the ready file once the socket is listening."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from .app import create_app
+from .settings import Settings
+
+
+def write_ready_file(path: str, payload: dict[str, Any]) -> None:
+    """Atomically: whoever polls for the file never reads half of it."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_started()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _loop_and_http() -> tuple[str, str]:
+    try:
+        import httptools  # noqa: F401
+
+        http = "httptools"
+    except ImportError:  # still works, about half as fast
+        http = "h11"
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    return loop, http
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765,
+          ready_file: str | None = None, announce: Callable[[str], None] | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; returns the exit status."""
+    app = create_app(settings)  # raises FaultSpecError before anything listens
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{bound_port}"
+    loop, http = _loop_and_http()
+    config = uvicorn.Config(app, loop=loop, http=http, lifespan="on", access_log=False,
+                            server_header=False, log_level="warning",
+                            timeout_graceful_shutdown=5, timeout_keep_alive=30)
+
+    def on_started() -> None:
+        if ready_file:
+            write_ready_file(ready_file, {"url": url, "admin_token": settings.admin_token,
+                                          "pid": os.getpid()})
+        if announce is not None:
+            announce(url)
+
+    server = _Server(config, on_started)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        with contextlib.suppress(OSError):
+            sock.close()
+    if not server.started:
+        print("synthmon sandbox: the server did not start", file=sys.stderr)
+        return 1
+    return 0

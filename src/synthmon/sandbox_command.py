@@ -1,0 +1,93 @@
+"""`synthmon sandbox`: run the embedded ScholarshipAI sandbox in the foreground.
+
+The only place in synthmon that imports scholarship_sandbox (DESIGN.md's walls): everything
+else starts this command as a process and reads its ready file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+
+FAULT_HELP = """\b
+Faults (off by default; docs/faults.md), repeatable, or SANDBOX_FAULTS="SPEC;SPEC":
+  SPEC  := KIND [":" NAME=VALUE ("," NAME=VALUE)*]
+  every kind takes route=GLOB (route templates, default *) and rate=P (0..1, default 1)
+  latency:ms=N[,jitter_ms=N]      add N ms before the handler
+  error[:status=5xx]              answer a problem+json 5xx (default 500)
+  drop-field:field=PATH           remove a field from JSON bodies (PATH: a.b, items.*.c)
+  retype-field:field=PATH[,to=T]  T: string|number|null|bool|array|object (default string)
+  strip-headers[:headers=A|B]     remove security headers (default: all of them)
+  slow-body:ms=N                  send the headers, wait N ms, then the body
+  no-rbac  no-csrf  no-validation  no-rate-limit  nonce-reuse  lose-draft-writes
+  not-ready  auth-errors  signup-failures  capture-failures  refresh-reuse
+  server-header  cors-wildcard  leak-pii
+At run time: GET/PUT/DELETE /__admin/faults from loopback with X-Admin-Token.
+Example: --fault latency:ms=60,route=/api/v1/scholarships* --fault error:status=503,rate=0.01
+"""
+
+
+@click.command(name="sandbox", epilog=FAULT_HELP,
+               context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to bind; 0 picks a free one.")
+@click.option("--ready-file", type=click.Path(dir_okay=False),
+              help='Written once listening: {"url", "admin_token", "pid"} (atomically).')
+@click.option("--fault", "faults", multiple=True, metavar="SPEC",
+              help="Switch a fault on (repeatable); grammar below.")
+@click.option("--build-id", envvar="SANDBOX_BUILD_ID", default="sandbox-local",
+              show_default=True, help="Reported by /health and build_info.")
+@click.option("--git-sha", envvar="SANDBOX_GIT_SHA", default="0000000", show_default=True,
+              help="7-40 hex digits, reported by /health and build_info.")
+@click.option("--cohort", type=click.Choice(["canary", "control", "sandbox"]),
+              default="sandbox", show_default=True, help="The cohort label on the SLO metrics.")
+@click.option("--admin-token", envvar="SANDBOX_ADMIN_TOKEN",
+              help="Token for /__admin/faults (default: a random one, printed at start).")
+@click.option("--access-log", type=click.Path(dir_okay=False),
+              help="JSON access log file (default: stderr; '-' turns it off).")
+def sandbox(host: str, port: int, ready_file: str | None, faults: tuple[str, ...],
+            build_id: str, git_sha: str, cohort: str, admin_token: str | None,
+            access_log: str | None) -> None:
+    """Run the embedded ScholarshipAI sandbox in the foreground until SIGINT/SIGTERM.
+
+    Serves the API of docs/api-contract.md with seeded data and test accounts, plus
+    /health, /ready and /metrics.
+    """
+    try:
+        from scholarship_sandbox import FaultSpecError, RateLimits, Settings, parse_spec
+        from scholarship_sandbox.server import serve
+    except ImportError as exc:  # pragma: no cover - only when the extras are missing
+        raise click.ClickException(f"the sandbox needs FastAPI and uvicorn: {exc}") from exc
+
+    env_faults = [s for s in os.environ.get("SANDBOX_FAULTS", "").split(";") if s.strip()]
+    specs = (*env_faults, *faults)
+    for spec in specs:
+        try:
+            parse_spec(spec)
+        except FaultSpecError as exc:
+            raise click.BadParameter(str(exc), param_hint="--fault / SANDBOX_FAULTS") from None
+    if not all(c in "0123456789abcdef" for c in git_sha.lower()) or not 7 <= len(git_sha) <= 40:
+        raise click.BadParameter("must be 7-40 hex digits", param_hint="--git-sha")
+    try:
+        limits = RateLimits.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    token = admin_token or secrets.token_urlsafe(24)
+    settings = Settings(build_id=build_id, git_sha=git_sha.lower(), cohort=cohort,  # type: ignore[arg-type]
+                        admin_token=token, faults=specs, rate_limits=limits,
+                        access_log=access_log)
+
+    def announce(url: str) -> None:
+        click.echo(f"synthmon sandbox: serving on {url}")
+        click.echo(f"synthmon sandbox: admin token {token}")
+        if specs:
+            click.echo(f"synthmon sandbox: faults {'; '.join(specs)}")
+
+    try:
+        status = serve(settings, host=host, port=port, ready_file=ready_file, announce=announce)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    raise SystemExit(status)
