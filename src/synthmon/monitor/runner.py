@@ -30,7 +30,7 @@ class Runner(Protocol):
 
 
 class PytestRunner:
-    """`python -m pytest --target URL --reports-dir DIR [pytest args] [node ids]`."""
+    """`python -m pytest --target=URL --reports-dir=DIR [pytest args] [node ids]`."""
 
     def __init__(
         self,
@@ -53,8 +53,10 @@ class PytestRunner:
         self._aborted = False
 
     def command(self, node_ids: Sequence[str] | None, reports_dir: Path) -> list[str]:
-        cmd = [self.python, "-m", "pytest", "--target", self.target]
-        cmd += ["--reports-dir", str(reports_dir), "-p", "no:cacheprovider", "-q"]
+        # "--opt=value": a separate value that looks like a path would be taken by pytest's
+        # early parse for a test path and change the rootdir and the conftests it loads.
+        cmd = [self.python, "-m", "pytest", f"--target={self.target}"]
+        cmd += [f"--reports-dir={reports_dir}", "-p", "no:cacheprovider", "-q"]
         cmd += self.pytest_args
         if node_ids:
             # Re-runs name the failing checks only; -m/-k from pytest_args still apply,
