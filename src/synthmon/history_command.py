@@ -33,7 +33,7 @@ def parse_when(value: str | None, now: float) -> float | None:
         return float(value)
     except ValueError:
         pass
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -42,7 +42,7 @@ def parse_when(value: str | None, now: float) -> float | None:
             f"{value!r} is neither a duration like 15m, a unix time, nor an ISO 8601 time"
         ) from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
 
 
@@ -52,7 +52,8 @@ def default_db() -> Path:
 
 @click.command("history")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The store (default: $SYNTH_REPORTS_DIR/history.sqlite or reports/history.sqlite).")
+              help="The store (default: $SYNTH_REPORTS_DIR/history.sqlite, else "
+                   "reports/history.sqlite).")
 @click.option("--since", default="15m", show_default=True,
               help="Window start: a duration ago (15m, 2h, 7d), a unix time or ISO 8601.")
 @click.option("--until", default=None, help="Window end (default: now).")

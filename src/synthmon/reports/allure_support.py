@@ -1,0 +1,183 @@
+"""allure-results/ for every run: labels, a step per HTTP call of a flow, scrubbed attachments.
+
+allure-pytest does the writing; we point it at reports/<run-id>/allure-results/ and add what
+it cannot know: epic/feature/story/severity from our markers, one step per call (each call
+is a stage of the flow: search, details, save, ...), and the run's environment.properties.
+Attachments hold the exchange's metadata and the body's shape hash, never a body.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from synthmon.reports.collect import AREAS
+from synthmon.run_context import RunContext
+from synthmon.samples import Sample
+from synthmon.telemetry.privacy import scrub_text, scrub_value
+
+EPIC = "ScholarshipAI synthetic monitor"
+_FEATURES = {
+    "health": "Health and readiness",
+    "b2c": "Student flow (B2C)",
+    "auth": "Auth and security",
+    "provider": "Provider dashboard",
+    "payments": "Payments",
+    "negative": "Negative paths",
+}
+
+
+def allure_available() -> bool:
+    try:
+        import allure  # noqa: F401
+        import allure_pytest  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def configure(config: pytest.Config, results_dir: Path) -> None:
+    """Make allure-pytest write to results_dir unless the user chose --alluredir.
+
+    Runs at session start, after every pytest_configure: if allure-pytest already configured
+    itself without a directory, register its listener the way it would have.
+    """
+    if not allure_available() or getattr(config.option, "allure_report_dir", None):
+        return
+    config.option.allure_report_dir = str(results_dir)
+    if config.pluginmanager.get_plugin("allure_listener") is not None:
+        return
+    import allure_commons
+    from allure_commons.logger import AllureFileLogger
+    from allure_pytest.listener import AllureListener
+    from allure_pytest.plugin import cleanup_factory
+
+    listener = AllureListener(config)
+    config.pluginmanager.register(listener, "allure_listener")
+    allure_commons.plugin_manager.register(listener)
+    config.add_cleanup(cleanup_factory(listener))
+    file_logger = AllureFileLogger(str(results_dir), False)
+    allure_commons.plugin_manager.register(file_logger)
+    config.add_cleanup(cleanup_factory(file_logger))
+
+
+def label_item(item: pytest.Item) -> None:
+    """epic / feature / story / severity from the check's markers (worker side)."""
+    import allure
+
+    names = {m.name for m in item.iter_markers()}
+    area = next((a for a in AREAS if a in names), None)
+    allure.dynamic.epic(EPIC)
+    if area:
+        allure.dynamic.feature(_FEATURES.get(area, area))
+    module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+    allure.dynamic.story(module.removeprefix("test_").replace("_", " "))
+    if "critical" in names:
+        allure.dynamic.severity(allure.severity_level.CRITICAL)
+    elif "negative" in names:
+        allure.dynamic.severity(allure.severity_level.MINOR)
+    else:
+        allure.dynamic.severity(allure.severity_level.NORMAL)
+
+
+def exchange_view(sample: Sample) -> dict[str, Any]:
+    """What we may show of one HTTP exchange: metadata and verdicts, no bodies."""
+    return {
+        "request": {
+            "method": sample.method,
+            "route": sample.route,
+            "headers": {"User-Agent": "ScholarshipAI-Canary/1.0",
+                        "X-Synthetic-Id": sample.synthetic_id,
+                        "traceparent": f"00-{sample.trace_id}-{sample.span_id}-01"},
+            "body": "[not recorded: bodies never leave the process]",
+        },
+        "response": {
+            "status": sample.status,
+            "expected_status": sample.expected_status,
+            "total_ms": sample.total_ms,
+            "ttfb_ms": sample.ttfb_ms,
+            "schema_ok": sample.schema_ok,
+            "schema_error": scrub_text(sample.schema_error),
+            "budget_ms": sample.budget_ms,
+            "budget_verdict": sample.budget_verdict,
+            "error_type": sample.error_type,
+            "attempts": sample.attempts,
+            "body": "[not recorded: bodies never leave the process]",
+        },
+        "synthetic_id": sample.synthetic_id,
+        "trace_id": sample.trace_id,
+    }
+
+
+def step_for_sample(sample: Sample) -> None:
+    """One Allure step per call, named like the flow stage it is, with its exchange."""
+    import allure
+
+    status = sample.status if sample.status is not None else (sample.error_type or "no response")
+    title = f"{sample.method} {sample.route} -> {status} in {sample.total_ms:.1f} ms"
+    with allure.step(title):
+        allure.attach(json.dumps(exchange_view(sample), indent=2),
+                      name=f"exchange {sample.synthetic_id}",
+                      attachment_type=allure.attachment_type.JSON)
+
+
+def attach_exchange(request: dict[str, Any], response: dict[str, Any], name: str) -> None:
+    """For the api client: attach an already-described exchange (headers, body shape hash),
+    scrubbed once more here so a slip upstream does not reach the report."""
+    import allure
+
+    allure.attach(json.dumps(scrub_value({"request": request, "response": response}), indent=2),
+                  name=name, attachment_type=allure.attachment_type.JSON)
+
+
+def write_environment(results_dir: Path, ctx: RunContext) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    rows = {
+        "run_id": ctx.run_id, "target": scrub_text(ctx.target), "target_name": ctx.target_name,
+        "environment": ctx.environment, "cohort": ctx.cohort, "region": ctx.region,
+        "device": ctx.device, "build_id": ctx.build_id, "git_sha": ctx.git_sha,
+    }
+    text = "".join(f"{k}={str(v).replace(chr(10), ' ')}\n" for k, v in rows.items())
+    (results_dir / "environment.properties").write_text(text)
+
+
+def scrub_results(results_dir: Path) -> int:
+    """The last net: scrub every string in every result and text attachment written.
+
+    allure-pytest writes exception messages and traces as they are; a check's assertion
+    could have echoed a value from a response. Returns how many files changed.
+    """
+    changed = 0
+    if not results_dir.is_dir():
+        return 0
+    for path in results_dir.iterdir():
+        if not path.is_file() or path.suffix not in (".json", ".txt", ".properties"):
+            continue
+        try:
+            original = path.read_text()
+        except (OSError, UnicodeDecodeError):
+            continue
+        cleaned = _scrub_file_text(original, as_json=path.suffix == ".json")
+        if cleaned == original:
+            continue
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(cleaned)
+        os.replace(tmp, path)
+        changed += 1
+    return changed
+
+
+def _scrub_file_text(text: str, as_json: bool) -> str:
+    if as_json:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            pass
+        else:
+            cleaned = scrub_value(data)
+            return text if cleaned == data else json.dumps(cleaned)
+    return scrub_text(text) or ""

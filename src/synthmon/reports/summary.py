@@ -1,0 +1,102 @@
+"""summary.json: the run's machine-readable verdict, read by the gate and the baseline.
+
+Its shape is documented by schemas/summary.schema.json (validated in a selftest). Every
+string that could carry text from the target is scrubbed before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from synthmon.reports.collect import CheckOutcome
+from synthmon.reports.stats import endpoint_stats
+from synthmon.run_context import RunContext
+from synthmon.samples import Sample
+from synthmon.telemetry.privacy import scrub_text
+
+SUMMARY_VERSION = 1
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def scrubbed_sample(sample: Sample) -> dict[str, Any]:
+    data = sample.to_dict()
+    for key in ("schema_error", "error_type", "check", "target"):
+        if isinstance(data.get(key), str):
+            data[key] = scrub_text(data[key])
+    return data
+
+
+def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list[Sample],
+                  finished_at: float, exit_status: int,
+                  telemetry: dict[str, Any] | None = None) -> dict[str, Any]:
+    check_list = [c.to_dict() for c in checks]
+    counts: dict[str, int] = {}
+    for check in check_list:
+        counts[check["outcome"]] = counts.get(check["outcome"], 0) + 1
+    return {
+        "version": SUMMARY_VERSION,
+        "run_id": ctx.run_id,
+        "target": scrub_text(ctx.target),
+        "target_name": ctx.target_name,
+        "environment": ctx.environment,
+        "cohort": ctx.cohort,
+        "region": ctx.region,
+        "device": ctx.device,
+        "build_id": ctx.build_id,
+        "git_sha": ctx.git_sha,
+        "started_at": _iso(ctx.started_at),
+        "finished_at": _iso(finished_at),
+        "started_at_unix": ctx.started_at,
+        "finished_at_unix": finished_at,
+        "duration_s": round(max(0.0, finished_at - ctx.started_at), 3),
+        "exit_status": int(exit_status),
+        "outcome": "passed" if int(exit_status) == 0 else "failed",
+        "totals": {
+            "checks": len(check_list),
+            "passed": counts.get("passed", 0),
+            "failed": counts.get("failed", 0),
+            "error": counts.get("error", 0),
+            "skipped": counts.get("skipped", 0),
+            "xfailed": counts.get("xfailed", 0),
+            "xpassed": counts.get("xpassed", 0),
+            "flaky": sum(1 for c in check_list if c["flaky"]),
+            "requests": len(samples),
+            "server_errors": sum(1 for s in samples if s.is_server_error),
+            "schema_failures": sum(1 for s in samples if s.schema_ok is False),
+            "over_budget": sum(1 for s in samples if s.budget_verdict != "ok"),
+        },
+        "checks": check_list,
+        "requests": [scrubbed_sample(s) for s in samples],
+        "endpoints": endpoint_stats(samples),
+        "telemetry": telemetry or {},
+    }
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write then rename, so a reader (the gate) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+
+
+def point_latest(reports_dir: Path, run_dir: Path) -> None:
+    """reports/latest -> <run-id>, replaced atomically (a relative link, so the tree moves)."""
+    link = reports_dir / "latest"
+    tmp = reports_dir / f".latest.{os.getpid()}.tmp"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(run_dir.name, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:
+        # A filesystem without symlinks: leave a pointer file the tools can read instead.
+        (reports_dir / "LATEST").write_text(run_dir.name + "\n")

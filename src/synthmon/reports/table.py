@@ -1,0 +1,39 @@
+"""The short table at the end of the pytest output: per endpoint, calls and percentiles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from synthmon.reports.collect import Collector
+from synthmon.reports.stats import endpoint_stats
+
+_MAX_ROWS = 25
+
+
+def render_summary(collector: Collector, run_dir: Path | None) -> Iterator[str]:
+    stats = endpoint_stats(collector.samples)
+    counts = collector.counts()
+    if not collector.checks:
+        return
+    yield ""
+    yield "synthmon run summary " + "-" * 58
+    outcome = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n)
+    yield f"checks: {outcome or 'none'}; requests: {len(collector.samples)}"
+    if stats:
+        yield f"{'endpoint':<50} {'n':>4} {'5xx':>4} {'p50':>7} {'p95':>7} {'p99':>7} {'budget':>7}"
+        rows = sorted(stats.items(), key=lambda kv: -kv[1]["p95_ms"])
+        for name, row in rows[:_MAX_ROWS]:
+            flag = " !" if row["over_budget"] else ""
+            yield (f"{name[:50]:<50} {row['count']:>4} {row['server_errors']:>4} "
+                   f"{row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} {row['p99_ms']:>7.1f} "
+                   f"{row['budget_ms']:>7.0f}{flag}")
+        if len(rows) > _MAX_ROWS:
+            yield f"... {len(rows) - _MAX_ROWS} more endpoints in summary.json"
+        yield "(ms; '!' = some calls over budget)"
+    for check in collector.checks.values():
+        if check.outcome in ("failed", "error") and check.failed_synthetic_ids:
+            yield (f"failed {check.nodeid}: synthetic ids "
+                   + ", ".join(check.failed_synthetic_ids[:3]))
+    if run_dir is not None:
+        yield f"reports: {run_dir}"
