@@ -307,6 +307,11 @@ def latency_absolute(criterion: Criterion, inp: GateInput, critical_endpoints: s
         r.verdict = "rollback"
         r.reason = f"P95 over {criterion.threshold:g} ms on {'; '.join(tripped)}"
         r.evidence["tripped_endpoints"] = tripped
+        slow = sorted((s for s in inp.canary if has_latency(s)
+                       and s.total_ms > criterion.threshold), key=lambda s: -s.total_ms)
+        r.evidence["failing_checks"] = [f"{c} ({n}x)" for c, n in
+                                        Counter(s.check for s in slow).most_common(MAX_EVIDENCE)]
+        r.evidence["synthetic_ids"] = [s.synthetic_id for s in slow[:MAX_EVIDENCE]]
         return r
     if short:
         endpoint, have = min(short.items(), key=lambda item: item[1])
