@@ -128,6 +128,9 @@ class FaultSet:
         self._lock = threading.Lock()
         self._random = random.Random()
 
+    def template(self, scope: dict[str, Any]) -> str:
+        return route_template(scope)
+
     def replace(self, faults: list[Fault]) -> None:
         with self._lock:
             self._faults = tuple(faults)
@@ -149,7 +152,7 @@ class FaultSet:
         state = scope.setdefault("state", {})
         decided: dict[str, bool] = state.setdefault("faults_decided", {})
         if kind not in decided:
-            decided[kind] = bool(self.matching(kind, route_template(scope)))
+            decided[kind] = bool(self.matching(kind, self.template(scope)))
         return decided[kind]
 
     # -- header effects, run by the edge layer after it added the real headers ----------
@@ -157,7 +160,7 @@ class FaultSet:
                     headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         if not self._faults:
             return headers
-        route = route_template(scope)
+        route = self.template(scope)
         for fault in self.matching("strip-headers", route):
             names = fault.params.get("headers")
             strip = {n.strip().lower().encode() for n in names.split("|")} if names else {
@@ -220,7 +223,7 @@ class FaultMiddleware:
         if scope["type"] != "http" or not self.faults or scope["path"].startswith("/__admin"):
             await self.app(scope, receive, send)
             return
-        route = route_template(scope)
+        route = self.faults.template(scope)
         match = self.faults.matching
         for fault in match("latency", route):
             extra = self.faults._random.uniform(0, fault.number("jitter_ms"))

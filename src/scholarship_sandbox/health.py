@@ -15,6 +15,7 @@ families and never counted in analytics events or abuse signals.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import compile_path
 
 __all__ = ["LATENCY_BUCKETS", "SLOHealth", "SLOMetricsMiddleware", "is_synthetic", "route_template"]
 
@@ -59,25 +61,34 @@ def is_synthetic(scope: dict[str, Any]) -> bool:
 def route_template(scope: dict[str, Any]) -> str:
     """The matched route's template (/items/{id}), never the raw path.
 
-    Starlette's router leaves the matched route in scope["route"]; before routing (or when
-    nothing matched) the app's routes are matched here.
+    Starlette's router leaves the matched route in scope["route"]. A request answered before
+    routing (429, 413, an injected fault) is matched against the app's templates here:
+    FastAPI's OpenAPI paths (its included routers no longer expose plain `matches()`), or a
+    Starlette app's route paths.
     """
-    route = scope.get("route")
-    path = getattr(route, "path", None)
+    path = getattr(scope.get("route"), "path", None)
     if path is not None:
         return str(path)
     app = scope.get("app")
-    routes = getattr(getattr(app, "router", None), "routes", ())
-    from starlette.routing import Match  # local: only needed on this slower path
+    state = getattr(app, "state", None)
+    if state is None:
+        return UNMATCHED
+    templates = getattr(state, "slo_route_templates", None)
+    if templates is None:
+        templates = _compile_templates(app)
+        state.slo_route_templates = templates
+    for pattern, template in templates:
+        if pattern.match(scope["path"]):
+            return template
+    return UNMATCHED
 
-    partial = None
-    for candidate in routes:
-        match, _ = candidate.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(candidate, "path", UNMATCHED))
-        if match is Match.PARTIAL and partial is None:
-            partial = candidate
-    return str(getattr(partial, "path", UNMATCHED)) if partial is not None else UNMATCHED
+
+def _compile_templates(app: Any) -> list[tuple[re.Pattern[str], str]]:
+    if hasattr(app, "openapi"):
+        paths = list(app.openapi().get("paths", {}))
+    else:
+        paths = [route.path for route in getattr(app, "routes", ()) if hasattr(route, "path")]
+    return [(compile_path(path)[0], path) for path in paths]
 
 
 class SLOHealth:

@@ -1,0 +1,213 @@
+"""Each fault kind of docs/faults.md, switched on through the admin route, has its effect
+(and the same request behaves when it is off)."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from .conftest import PROVIDER, QUOTA, STUDENT, Api, Faults, Running, assert_problem
+
+
+def metric(api: Api, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in api.get("/metrics").text.splitlines():
+        if line.startswith((name + "{", name + " ")) and all(
+                f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_latency_slows_only_matching_routes(api: Api, faults: Faults) -> None:
+    faults.set("latency:ms=300,route=/api/v1/pricing")
+    start = time.perf_counter()
+    assert api.get("/api/v1/pricing").status_code == 200
+    assert time.perf_counter() - start >= 0.3
+    start = time.perf_counter()
+    api.get("/health")
+    assert time.perf_counter() - start < 0.3
+
+
+def test_error_answers_problem_5xx_at_a_rate(api: Api, faults: Faults) -> None:
+    before = metric(api, "scholarshipai_http_requests_total", route="/api/v1/pricing",
+                    status_class="5xx")
+    faults.set("error:status=503,route=/api/v1/pricing")
+    assert_problem(api.get("/api/v1/pricing"), 503, "unavailable")
+    assert metric(api, "scholarshipai_http_requests_total", route="/api/v1/pricing",
+                  status_class="5xx") == before + 1
+    faults.set("error:rate=0.5,route=/api/v1/pricing")
+    statuses = {api.get("/api/v1/pricing").status_code for _ in range(40)}
+    assert statuses == {200, 500}
+    faults.clear()
+    assert api.get("/api/v1/pricing").status_code == 200
+
+
+def test_drop_field(api: Api, faults: Faults) -> None:
+    faults.set("drop-field:field=plans.*.price")
+    plans = api.get("/api/v1/pricing").json()["plans"]
+    assert plans and all("price" not in plan for plan in plans)
+
+
+def test_retype_field(api: Api, faults: Faults) -> None:
+    faults.set("retype-field:field=items.*.amount.value,to=string,route=/api/v1/scholarships")
+    body = api.get("/api/v1/scholarships").json()
+    assert all(isinstance(item["amount"]["value"], str) for item in body["items"])
+    faults.set("retype-field:field=total,to=null")
+    assert api.get("/api/v1/scholarships").json()["total"] is None
+
+
+def test_strip_headers(api: Api, faults: Faults) -> None:
+    faults.set("strip-headers")
+    response = api.get("/health")
+    assert "strict-transport-security" not in response.headers
+    assert "content-security-policy" not in response.headers
+    faults.set("strip-headers:headers=X-Frame-Options")
+    response = api.get("/health")
+    assert "x-frame-options" not in response.headers
+    assert "strict-transport-security" in response.headers
+
+
+def test_slow_body_delays_after_the_headers(api: Api, faults: Faults) -> None:
+    faults.set("slow-body:ms=400,route=/api/v1/pricing")
+    start = time.perf_counter()
+    response = requests.get(api.url + "/api/v1/pricing", stream=True, timeout=10)
+    headers_at = time.perf_counter() - start
+    response.content  # noqa: B018 - read the body
+    body_at = time.perf_counter() - start
+    assert response.status_code == 200 and response.json()["plans"]
+    assert headers_at < 0.3 and body_at - headers_at >= 0.35
+
+
+def test_no_rbac(api: Api, faults: Faults) -> None:
+    headers = api.bearer(STUDENT)
+    assert api.get("/api/v1/provider/dashboard", headers=headers).status_code == 403
+    faults.set("no-rbac")
+    assert api.get("/api/v1/provider/dashboard", headers=headers).status_code == 200
+
+
+def test_no_csrf(sandbox: Running, faults: Faults) -> None:
+    browser = Api(sandbox.url)
+    browser.login(STUDENT, session="cookie")
+    body = {"scholarship_id": browser.first_scholarship()}
+    assert browser.post("/api/v1/me/saved", json=body).status_code == 403
+    faults.set("no-csrf")
+    assert browser.post("/api/v1/me/saved", json=body).status_code in (200, 201)
+
+
+def test_no_validation_lets_bad_input_reach_the_handler(api: Api, faults: Faults) -> None:
+    bad = {"email": 42, "password": None}
+    assert api.post("/api/v1/auth/login", json=bad).status_code == 422
+    faults.set("no-validation")
+    assert_problem(api.post("/api/v1/auth/login", json=bad), 500, "internal-error")
+
+
+def test_no_rate_limit(api: Api, faults: Faults) -> None:
+    headers = api.bearer(QUOTA)
+    statuses = [api.get("/api/v1/me/saved", headers=headers).status_code for _ in range(4)]
+    assert 429 in statuses
+    faults.set("no-rate-limit")
+    assert [api.get("/api/v1/me/saved", headers=headers).status_code
+            for _ in range(5)] == [200] * 5
+
+
+def _checkout(api: Api, headers: dict[str, str]) -> dict[str, str]:
+    response = api.post("/api/v1/checkout", json={"plan_id": "plan_plus0001",
+                                                  "payment_token": "tok_sandbox_visa"},
+                        headers=headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, str] = response.json()
+    return body
+
+
+def test_nonce_reuse(api: Api, faults: Faults) -> None:
+    headers = api.bearer(STUDENT)
+    faults.set("nonce-reuse")
+    checkout = _checkout(api, headers)
+    path = f"/api/v1/checkout/{checkout['checkout_id']}/validate"
+    for _ in range(2):
+        assert api.post(path, json={"nonce": checkout["nonce"]}, headers=headers).status_code \
+            == 200
+
+
+def test_lose_draft_writes(api: Api, faults: Faults) -> None:
+    headers = api.bearer(STUDENT)
+    app = api.post("/api/v1/applications", json={"scholarship_id": api.first_scholarship()},
+                   headers=headers).json()
+    path = f"/api/v1/applications/{app['id']}/draft"
+    faults.set("lose-draft-writes")
+    saved = api.put(path, json={"version": 0, "content": {"essay": "lost"}}, headers=headers)
+    assert saved.status_code == 200 and saved.json()["version"] == 1
+    read_back = api.get(path, headers=headers).json()
+    assert read_back["version"] == 0 and read_back["content"] == {}
+
+
+def test_not_ready(api: Api, faults: Faults) -> None:
+    faults.set("not-ready")
+    body = assert_problem(api.get("/ready"), 503, "not-ready")
+    assert body["checks"]["database"]["status"] == "fail" and body["checks"]["database"]["error"]
+    assert api.get("/health").status_code == 200  # liveness is not readiness
+
+
+def test_auth_errors(api: Api, faults: Faults) -> None:
+    headers = api.bearer(STUDENT)
+    faults.set("auth-errors")
+    assert_problem(api.get("/api/v1/me/saved", headers=headers), 401, "invalid-token")
+    assert api.get("/api/v1/pricing").status_code == 200  # public routes unaffected
+
+
+def test_signup_failures_drop_completion(api: Api, faults: Faults) -> None:
+    started = metric(api, "scholarshipai_signup_started_total", role="student")
+    completed = metric(api, "scholarshipai_signup_completed_total", role="student")
+    faults.set("signup-failures")
+    response = api.post("/api/v1/auth/signup", json={
+        "email": f"synthetic+fault-{time.time_ns()}@sandbox.scholarshipai.test",
+        "password": "p" * 12, "role": "student"})
+    assert_problem(response, 503, "unavailable")
+    assert metric(api, "scholarshipai_signup_started_total", role="student") == started + 1
+    assert metric(api, "scholarshipai_signup_completed_total", role="student") == completed
+
+
+def test_capture_failures(api: Api, faults: Faults) -> None:
+    headers = api.bearer(STUDENT)
+    before = metric(api, "scholarshipai_payment_capture_failures_total")
+    faults.set("capture-failures")
+    assert_problem(api.post("/api/v1/checkout", json={"plan_id": "plan_plus0001",
+                                                      "payment_token": "tok_sandbox_visa"},
+                            headers=headers), 402, "payment-declined")
+    assert metric(api, "scholarshipai_payment_capture_failures_total") == before + 1
+
+
+def test_refresh_reuse(api: Api, faults: Faults) -> None:
+    tokens = api.login(PROVIDER)
+    faults.set("refresh-reuse")
+    for _ in range(2):
+        assert api.post("/api/v1/auth/refresh",
+                        json={"refresh_token": tokens["refresh_token"]}).status_code == 200
+
+
+def test_server_header(api: Api, faults: Faults) -> None:
+    faults.set("server-header")
+    response = api.get("/health")
+    assert response.headers["server"].startswith("uvicorn/")
+    assert "x-powered-by" in response.headers
+
+
+def test_cors_wildcard(api: Api, faults: Faults) -> None:
+    faults.set("cors-wildcard")
+    response = api.get("/health", headers={"Origin": "https://evil.example"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-credentials"] == "true"
+
+
+def test_leak_pii(api: Api, faults: Faults) -> None:
+    faults.set("leak-pii")
+    response = api.get("/api/v1/pricing")
+    assert "@example.com" in response.json()["debug_user"]["email"]
+    assert "@example.com" in response.headers["x-debug-user-email"]
+
+
+def test_faults_are_off_by_default(sandbox: Running, faults: Faults) -> None:
+    response = requests.get(sandbox.url + "/__admin/faults",
+                            headers={"X-Admin-Token": sandbox.admin_token}, timeout=10)
+    assert response.json() == {"faults": []}
