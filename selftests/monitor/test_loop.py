@@ -93,14 +93,15 @@ def test_no_retries_configured_declares_failing_at_once(tmp_path):
     assert (HEALTH, "degraded", "failing") in events.transitions()
 
 
-def test_retries_that_cannot_start_before_the_next_tick_are_cut(tmp_path):
-    runner = StubRunner(failing=lambda i, c: c == HEALTH)
-    # delays 0.1, 0.2 (capped 0.25)...: the second cannot start within a 0.2 s interval
-    monitor, events = make(tmp_path, runner, iterations=1, interval=0.2, base=0.1)
+def test_retries_past_the_next_tick_skip_it_instead_of_overlapping(tmp_path):
+    runner = StubRunner(failing=lambda i, c: c == HEALTH and i < 4)
+    # delays 0.1, 0.1, 0.1 (capped at half the 0.2 s interval): cycle 1 overruns its tick
+    monitor, events = make(tmp_path, runner, iterations=2, interval=0.2, base=0.1)
     monitor.run()
-    assert len(events.named("retry_scheduled")) < 3
-    assert events.named("retries_cut")
-    assert (HEALTH, "degraded", "failing") in events.transitions()  # one re-run confirmed it
+    assert len(events.named("retry_scheduled")) == 3
+    assert all(f["delay_s"] <= 0.1 for f in events.named("retry_scheduled"))
+    assert (HEALTH, "degraded", "failing") in events.transitions()
+    assert sample(monitor, "synthmon_monitor_skipped_ticks_total") >= 1
 
 
 def test_survives_an_exception_and_a_run_without_results(tmp_path):

@@ -112,7 +112,7 @@ class Monitor:
             self.cycles_run += 1
             deadline = next_tick(started, cfg.interval)
             try:
-                result = self._cycle(self.cycles_run, started, lag, deadline)
+                result = self._cycle(self.cycles_run, started, lag)
             except Exception as exc:  # a bug in a cycle must not end the monitor
                 result = "error"
                 self.metrics.run_errors.inc()
@@ -138,7 +138,7 @@ class Monitor:
         return 1 if failing else 0
 
     # -- one cycle -------------------------------------------------------------------------------
-    def _cycle(self, cycle: int, started: float, lag: float, deadline: float) -> str:
+    def _cycle(self, cycle: int, started: float, lag: float) -> str:
         self.emit("cycle_started", {"cycle": cycle, "scheduler_lag_s": round(lag, 4)})
         busy = 0.0  # time in runs and backoff waits; the rest is the monitor's overhead
         result = self._run(cycle, None, "scheduled")
@@ -151,15 +151,9 @@ class Monitor:
             if not pending or self._stop.is_set():
                 break
             attempt += 1
-            # The first re-run always happens (a failure is never declared unconfirmed);
-            # later ones only when they can start before the next tick.
-            if attempt > 1 and self.clock() + delay >= deadline:
-                self.emit("retries_cut", {
-                    "cycle": cycle, "attempt": attempt, "checks": pending,
-                    "reason": "the next re-run would not start before the next tick",
-                })
-                attempt -= 1
-                break
+            # Confirmation is part of the cycle: when the re-runs run past the next tick,
+            # that tick is skipped (and counted), never run on top of them. Each delay is
+            # capped below the interval, so a cycle is bounded: run + retries x (cap + run).
             self.emit("retry_scheduled", {
                 "cycle": cycle, "attempt": attempt, "delay_s": round(delay, 3), "checks": pending,
             })
