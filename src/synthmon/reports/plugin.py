@@ -5,7 +5,6 @@ pytest output. Registered by the TelemetryPlugin; the controller does the writin
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -38,11 +37,11 @@ class ReportSettings:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReportSettings:
-        option = getattr(config.option, "reports_dir", None)
-        env = os.environ.get("SYNTH_REPORTS_DIR")
-        raw = option if option is not None else env
-        disabled = bool(getattr(config.option, "no_reports", False)) or (
-            os.environ.get("SYNTH_REPORTS", "").strip().lower() in _OFF)
+        # --reports-dir is the suite plugin's option (its default is $SYNTH_REPORTS_DIR);
+        # "off" there, or SYNTH_REPORTS=off, writes no reports at all.
+        option = getattr(config.option, "synthmon_reports_dir", None)
+        raw = option if option is not None else os.environ.get("SYNTH_REPORTS_DIR")
+        disabled = os.environ.get("SYNTH_REPORTS", "").strip().lower() in _OFF
         if raw is not None and raw.strip().lower() in _OFF | {""}:
             disabled = True
         base = Path(raw) if raw else Path(config.rootpath) / "reports"
@@ -50,19 +49,6 @@ class ReportSettings:
             base = Path(config.invocation_params.dir) / base
         retention = float(os.environ.get("SYNTH_HISTORY_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
         return cls(enabled=not disabled, base_dir=base, retention_days=retention)
-
-
-def addoption(parser: pytest.Parser) -> None:
-    """--reports-dir and --no-reports; called from synthmon.plugin's pytest_addoption."""
-    group = parser.getgroup("synthmon-reports", "synthmon reports")
-    # ValueError: the suite plugin already added it
-    with contextlib.suppress(ValueError):
-        group.addoption("--reports-dir", dest="reports_dir", default=None, metavar="DIR",
-                        help="where reports/<run-id>/ go (env SYNTH_REPORTS_DIR; "
-                             "default ./reports; 'off' writes none)")
-    with contextlib.suppress(ValueError):
-        group.addoption("--no-reports", dest="no_reports", action="store_true", default=False,
-                        help="write no reports, history or telemetry.jsonl (env SYNTH_REPORTS=off)")
 
 
 class ReportsPlugin:

@@ -27,6 +27,7 @@ from synthmon.reports.collect import CheckOutcome, Collector
 from synthmon.reports.plugin import WORKERINPUT_REPORTS, ReportsPlugin
 from synthmon.samples import Sample
 from synthmon.telemetry.privacy import register_environment_secrets, scrub_text
+from synthmon.telemetry.resource import run_attributes
 from synthmon.telemetry.sdk import Telemetry
 
 WORKERINPUT_TRACEPARENT = "synthmon_traceparent"
@@ -37,9 +38,14 @@ _RESULT_STATUS = {"passed": "pass", "xfailed": "pass", "failed": "fail", "error"
                   "xpassed": "fail", "skipped": "skip"}
 
 
-def check_synthetic_id(run_id: str, nodeid: str) -> str:
-    """A check-level synthetic id: the run id and a short, stable digest of the check."""
-    return f"{run_id}-chk-{hashlib.sha256(nodeid.encode()).hexdigest()[:10]}"
+def check_synthetic_id(run_id: str, item: pytest.Item) -> str:
+    """The check-level synthetic id: `<run id>.<check>`, the prefix of the ids of its calls
+    (`<run id>.<check>.<seq>`, made by the api client), so one log search finds them all."""
+    try:
+        from synthmon.suite import short_check_id
+    except ImportError:  # the suite plugin is not installed: a stable digest instead
+        return f"{run_id}.chk-{hashlib.sha256(item.nodeid.encode()).hexdigest()[:10]}"
+    return f"{run_id}.{short_check_id(item)}"
 
 
 @dataclass
@@ -101,6 +107,32 @@ class TelemetryPlugin:
                         "deployment.environment.name": ctx.environment})
         self.parent_context = trace.set_span_in_context(self.run_span)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Let the suite meet its target before the first check starts, so every span and
+        metric point of the run carries the build the target reports (the suite does this
+        lazily on first use otherwise). Not on the xdist controller: it runs no checks, and
+        waiting there would hold up the workers' start."""
+        if (not session.items or self.config is None or self.config.option.collectonly
+                or self._xdist_controller()):
+            return
+        suite = self.config.pluginmanager.get_plugin("synthmon-suite")
+        target_url = getattr(suite, "target_url", None)
+        if target_url is None:
+            return
+        token = otel_context.attach(self.parent_context) if self.parent_context else None
+        try:
+            target_url()
+        except Exception:  # the suite reports an unusable target at the first check
+            pass
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+
+    def _xdist_controller(self) -> bool:
+        assert self.config is not None
+        return not self.is_worker and bool(getattr(self.config.option, "numprocesses", None)) \
+            and getattr(self.config.option, "dist", "no") != "no"
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist (controller): hand every worker the run's trace context and report dir."""
@@ -138,7 +170,7 @@ class TelemetryPlugin:
         ctx = self.reports.run_context()
         nodeid = item.nodeid
         check = _Check(outcome=CheckOutcome(nodeid=nodeid), span=None,
-                       synthetic_id=check_synthetic_id(ctx.run_id, nodeid))
+                       synthetic_id=check_synthetic_id(ctx.run_id, item))
         token = None
         if self.telemetry.enabled:
             check.span = self.telemetry.tracer.start_span(
@@ -187,6 +219,8 @@ class TelemetryPlugin:
                        "test.case.result.status": status}
         span = check.span
         if span is not None:
+            span.set_attributes(run_attributes(self.reports.run_context()) if self.reports
+                                else {})
             span.set_attributes({
                 "test.case.result.status": status,
                 "synthmon.check.outcome": outcome.outcome,
@@ -210,6 +244,8 @@ class TelemetryPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.run_span is not None:
+            if self.reports is not None:  # the build is known now; it was not at the start
+                self.run_span.set_attributes(run_attributes(self.reports.run_context()))
             self.run_span.set_attribute("synthmon.exit_status", int(exitstatus))
             if int(exitstatus) not in (0, 5):
                 self.run_span.set_status(Status(StatusCode.ERROR, f"exit status {exitstatus}"))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -65,14 +66,28 @@ def _timeout(environ: Mapping[str, str], signal: str) -> float:
 
 
 class RunAttributesProcessor(SpanProcessor):
-    """Stamps the run-wide tags on every span at its start, whoever created it (our check
-    spans, the api client's CLIENT spans, any instrumented library)."""
+    """Stamps the run-wide tags on every span, whoever created it (our check spans, the api
+    client's CLIENT spans, any instrumented library), and fills what the client leaves out.
+
+    The suite learns the build from the target's /health on first use; the TelemetryPlugin
+    makes that happen before the first check and stamps its own spans again as they end.
+    """
 
     def __init__(self, attributes: Callable[[], dict[str, Any]]):
         self._attributes = attributes
 
     def on_start(self, span: Span, parent_context: Any = None) -> None:
         span.set_attributes(self._attributes())
+        attrs = span.attributes or {}
+        # the api client names the id synthmon.synthetic_id; dashboards search synthetic.id
+        if "synthetic.id" not in attrs and "synthmon.synthetic_id" in attrs:
+            span.set_attribute("synthetic.id", attrs["synthmon.synthetic_id"])
+        if "url.full" in attrs and "server.address" not in attrs:
+            parts = urlsplit(str(attrs["url.full"]))
+            if parts.hostname:
+                span.set_attribute("server.address", parts.hostname)
+                span.set_attribute("server.port",
+                                   parts.port or (443 if parts.scheme == "https" else 80))
 
     def on_end(self, span: ReadableSpan) -> None:
         pass
@@ -137,7 +152,7 @@ class Telemetry:
         # real run) keeps using its own providers through self.tracer / self.meter.
         trace.set_tracer_provider(self.tracer_provider)
         metrics.set_meter_provider(self.meter_provider)
-        self.instruments = Instruments(self.meter, run_attributes(ctx))
+        self.instruments = Instruments(self.meter, lambda: run_attributes(self.run_context()))
         return self
 
     def _add_otlp(self, traces_url: str | None, metrics_url: str | None,
