@@ -109,7 +109,7 @@ def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
     c = crit("latency_p95_regression")
     page("CanaryLatencyP95Regression", c.id,
          f"(\n  {f'{series}{{{CANARY}}}'}\n"
-         f"  / ignoring (cohort)\n"
+         f"  / ignoring (cohort) group_left ()\n"
          f"  {f'{series}{{{CONTROL}}}'}\n"
          f") > {1 + c.threshold:g}\n"
          f"and on (cohort, method, route) {r.endpoint_requests_increase(w)} >= {c.min_samples}",
@@ -118,6 +118,18 @@ def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
          f"The canary's P95 latency on {{{{ $labels.method }}}} {{{{ $labels.route }}}} is more "
          f"than {_pct(c.threshold)} above the control's over {w} (the live control stands "
          "for the baseline).", series)
+
+    c = crit("schema_failure_rate")
+    series = r.schema_ratio(w)
+    page("CanarySchemaFailures", c.id,
+         f'{series}{{cohort="canary"}} > {c.threshold:g}\n'
+         f"and on (cohort) {r.schema_checked_increase(w)} >= {c.min_samples}",
+         "Canary responses fail their schema on {{ $labels.http_request_method }} "
+         "{{ $labels.url_template }}: roll back",
+         f"More than {_pct(c.threshold)} of the synthetic monitor's calls to the critical "
+         "endpoint {{ $labels.http_request_method }} {{ $labels.url_template }} got a response "
+         f"that failed its JSON Schema over {w} (the minimum sample, {c.min_samples} calls, "
+         "counts every critical endpoint of the cohort).", series)
 
     c = crit("auth_error_rate")
     series = r.named("auth_failures", f"ratio_rate{w}")
@@ -197,7 +209,7 @@ def _phase_budget_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any
         alerts.append(_alert(
             "CanaryErrorBudgetPhaseBurn",
             f'{r.class_increase("5xx", win)}{{cohort="canary"}}\n'
-            f"/ ignoring (cohort)\n"
+            f"/ ignoring (cohort) group_left ()\n"
             f"(sum without (cohort) ({r.requests_increase(win)}) * {allowed:g} * {scale:g})\n"
             f"> {c.threshold:g}\n"
             f'and on (cohort) {r.requests_increase(win)}{{cohort="canary"}} >= {c.min_samples}',

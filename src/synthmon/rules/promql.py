@@ -23,6 +23,15 @@ SIGNUP_STARTED = f"{PREFIX}_signup_started_total"
 SIGNUP_COMPLETED = f"{PREFIX}_signup_completed_total"
 TTV_BUCKET = f"{PREFIX}_time_to_value_seconds_bucket"
 
+# The monitor's own OpenTelemetry metrics (synthmon.telemetry.metrics) as Prometheus names
+# them on OTLP ingestion: dots become underscores, counters get _total, attributes become
+# labels (url.template -> url_template). The sandbox has no schema metric: only the client
+# validates responses.
+SCHEMA_FAILURES = "synthmon_schema_failures_total"
+CLIENT_REQUESTS = "http_client_request_duration_seconds_count"
+CLIENT_ENDPOINT = "cohort, http_request_method, url_template"
+CLIENT_CRITICAL = 'synthmon_critical="true"'
+
 # The labels that identify one scraped process: the join key to build_info.
 INSTANCE_LABELS = "instance, job"
 
@@ -56,9 +65,12 @@ def canary_vs_control(series: str, op: str) -> str:
     """The canary's series compared with the control's, matched on everything but cohort.
 
     `op` is `-` for percentage-point comparisons and `/` for relative ones; any other
-    labels (route, method) must agree on both sides.
+    labels (route, method) must agree on both sides. `group_left` keeps the left side's
+    labels: one-to-one matching would drop `cohort`, and the sample-size guard that
+    follows (`and on (cohort)`) would then match nothing.
     """
-    return f'{series}{{cohort="canary"}} {op} ignoring (cohort) {series}{{cohort="control"}}'
+    return (f'{series}{{cohort="canary"}} {op} ignoring (cohort) group_left () '
+            f'{series}{{cohort="control"}}')
 
 
 def endpoint_selectors(endpoints: Iterable[str]) -> list[str]:

@@ -120,6 +120,7 @@ def recording_rules(inputs: RuleInputs) -> list[dict[str, Any]]:
     )))
     rules.append(_rec(named("time_to_value", f"increase{w}"),
                       _joined_increase(q.TTV_BUCKET.replace("_bucket", "_count"), w)))
+    rules.extend(_schema_records(w))
     for win in phase_windows(inputs):
         rules.append(_rec(class_increase("5xx", win), (
             f'sum by (cohort) (increase({q.REQUESTS}{{status_class="5xx"}}[{win}]))'
@@ -127,4 +128,26 @@ def recording_rules(inputs: RuleInputs) -> list[dict[str, Any]]:
         if win != w:
             rules.append(_rec(requests_increase(win),
                               f"sum by (cohort) (increase({q.REQUESTS}[{win}]))"))
+    return rules
+
+
+def schema_ratio(w: str) -> str:
+    return q.record_name("cohort_endpoint", "synthetic_schema_failures", f"ratio_rate{w}")
+
+
+def schema_checked_increase(w: str) -> str:
+    return q.record_name("cohort", "synthetic_critical_requests", f"increase{w}")
+
+
+def _schema_records(w: str) -> list[dict[str, Any]]:
+    """Schema failures per critical endpoint, from the monitor's own metrics."""
+    by = q.CLIENT_ENDPOINT
+    checked = f"{q.CLIENT_REQUESTS}{{{q.CLIENT_CRITICAL}}}"
+    failed = f"{q.SCHEMA_FAILURES}{{{q.CLIENT_CRITICAL}}}"
+    rules = []
+    for win in sorted({w, q.TREND_SHORT, q.TREND_LONG}, key=q.seconds):
+        denominator = f"sum by ({by}) (rate({checked}[{win}]))"
+        rules.append(_rec(schema_ratio(win),
+                          ratio(f"sum by ({by}) (rate({failed}[{win}]))", denominator)))
+    rules.append(_rec(schema_checked_increase(w), f"sum by (cohort) (increase({checked}[{w}]))"))
     return rules

@@ -1,0 +1,293 @@
+"""promtool checks the generated rules, and unit-tests them: input series -> expected alerts.
+
+Every scenario's numbers are derived from the policy's thresholds (three times over, a
+third under), so the tests follow the policy instead of repeating it. Each scenario pairs
+a case that must page with a near miss that must not.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from promtool_support import Scenario, promtool, promtool_test_doc, run_promtool_test
+
+from synthmon.rules.model import RuleInputs
+
+CANARY = {"cohort": "canary"}
+CONTROL = {"cohort": "control"}
+SEARCH = {"method": "GET", "route": "/api/v1/scholarships"}
+W = 15  # minutes the rolling-window scenarios run before they are evaluated (policy: 15m)
+
+
+def test_promtool_check_rules_accepts_the_generated_file(rule_file: Path) -> None:
+    result = subprocess.run([promtool(), "check", "rules", str(rule_file)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def _two_instances(name: str, minutes: int) -> Scenario:
+    return Scenario(name, minutes).instance("canary").instance("control")
+
+
+def _five_xx(inputs: RuleInputs) -> list[Scenario]:
+    c = inputs.criterion("http_5xx_rate")
+    over, under = 1000 * c.threshold * 3, 1000 * c.threshold / 3
+    few = c.min_samples / W / 4  # 2xx and 5xx together: half the minimum sample
+    return [
+        _two_instances("5xx over the threshold pages", 30)
+        .requests("canary", 1000).requests("canary", over, "5xx").requests("control", 1000)
+        .expect(20, "CanaryHigh5xxRate", CANARY),
+        _two_instances("5xx under the threshold does not page", 30)
+        .requests("canary", 1000).requests("canary", under, "5xx").requests("control", 1000)
+        .expect(20, "CanaryHigh5xxRate"),
+        _two_instances("5xx on too few requests does not page", 30)
+        .requests("canary", few).requests("canary", few, "5xx").requests("control", 1000)
+        .expect(20, "CanaryHigh5xxRate"),
+    ]
+
+
+def _four_xx(inputs: RuleInputs) -> list[Scenario]:
+    c = inputs.criterion("http_4xx_non_user_rate")
+    base, excess = 1000 * c.threshold, 1000 * c.threshold * 2
+    return [
+        _two_instances("4xx well above the control's pages", 30)
+        .requests("canary", 1000).requests("canary", base + excess, "4xx")
+        .requests("control", 1000).requests("control", base, "4xx")
+        .expect(20, "CanaryHigh4xxRate", CANARY),
+        _two_instances("4xx at the control's level (user errors) does not page", 30)
+        .requests("canary", 1000).requests("canary", base + excess, "4xx")
+        .requests("control", 1000).requests("control", base + excess, "4xx")
+        .expect(20, "CanaryHigh4xxRate"),
+        _two_instances("4xx on a canary whose control has none at all still pages", 30)
+        .requests("canary", 1000).requests("canary", excess, "4xx").requests("control", 1000)
+        .expect(20, "CanaryHigh4xxRate", CANARY),
+    ]
+
+
+def _latency_histogram(s: Scenario, cohort: str, by_le: dict[str, float],
+                       endpoint: dict[str, str] = SEARCH) -> Scenario:
+    labels = {**{"cohort": cohort}, **endpoint, "synthetic": "false",
+              "instance": f"{cohort}:8000", "job": "scholarshipai"}
+    return s.histogram("scholarshipai_http_request_duration_seconds", labels, by_le, 100) \
+        .requests(cohort, 100, **endpoint)
+
+
+FAST = {"0.1": 100, "0.12": 100, "0.15": 100, "0.25": 100}  # P95 ~ 0.095 s
+NEAR_SLO = {"0.1": 0, "0.12": 10, "0.15": 100, "0.25": 100}  # P95 ~ 0.148 s
+SLOW = {"0.1": 0, "0.12": 0, "0.15": 10, "0.25": 100}  # P95 ~ 0.244 s
+
+
+def _latency(inputs: RuleInputs) -> list[Scenario]:
+    assert inputs.criterion("latency_p95_critical").threshold == 150, "scenarios assume 150 ms"
+    assert inputs.latency_slo_ms == 120, "the buckets below straddle the 120 ms SLO"
+    metrics = {"method": "GET", "route": "/metrics"}  # not a critical endpoint
+    slow = _two_instances("a slow critical endpoint pages twice; a slow /metrics does not", 30)
+    _latency_histogram(slow, "canary", SLOW)
+    _latency_histogram(slow, "control", FAST)
+    _latency_histogram(slow, "canary", SLOW, metrics)
+    _latency_histogram(slow, "control", FAST, metrics)
+    slow.expect(20, "CanaryLatencyP95OverLimit", {**CANARY, **SEARCH})
+    slow.expect(20, "CanaryLatencyP95Regression", {**CANARY, **SEARCH})
+    near = _two_instances("P95 between the SLO and the limit opens a ticket, no page", 60)
+    _latency_histogram(near, "canary", NEAR_SLO)
+    _latency_histogram(near, "control", NEAR_SLO)
+    near.expect(50, "CanaryLatencyP95OverLimit")
+    near.expect(50, "CanaryLatencyP95Regression")
+    near.expect(50, "LatencyP95AboveSLO", {**CANARY, **SEARCH, "trend": "latency"},
+                {**CONTROL, **SEARCH, "trend": "latency"})
+    return [slow, near]
+
+
+def _cohortless(inputs: RuleInputs) -> list[Scenario]:
+    auth = inputs.criterion("auth_error_rate").threshold
+    pay = inputs.criterion("payment_capture_failures").threshold
+    waf = inputs.criterion("waf_hits").threshold
+    signup = inputs.criterion("signup_completion").threshold
+    fails = {"reason": "invalid-token", "synthetic": "false"}
+
+    def base(name: str) -> Scenario:
+        return _two_instances(name, 30).requests("canary", 1000).requests("control", 1000)
+
+    def fam(s: Scenario, metric: str, cohort: str, labels: dict[str, str], rate: float) -> None:
+        s.family(f"scholarshipai_{metric}", cohort, labels, ((rate, 30),))
+
+    scenarios = []
+    for name, canary_rate, expected in (
+        ("auth errors far above the control's page", 1000 * auth * 4, [CANARY]),
+        ("auth errors a little above the control's do not page", 1000 * auth * 0.8, []),
+    ):
+        s = base(name)
+        fam(s, "auth_failures_total", "canary", fails, canary_rate)
+        fam(s, "auth_failures_total", "control", fails, 1)
+        scenarios.append(s.expect(20, "CanaryAuthErrorRate", *expected))
+    for name, failed, expected in (
+        ("payment capture failures over the threshold page", 100 * pay * 3, [CANARY]),
+        ("payment capture failures under the threshold do not", 100 * pay / 3, []),
+    ):
+        s = base(name)
+        fam(s, "payment_captures_total", "canary", {"outcome": "captured", "synthetic": "false"},
+            100)
+        fam(s, "payment_captures_total", "canary", {"outcome": "failed", "synthetic": "false"},
+            failed)
+        scenarios.append(s.expect(20, "CanaryPaymentCaptureFailures", *expected))
+    medium = {"rule": "xss-reflected", "severity": "medium", "synthetic": "false"}
+    for name, factor, expected in (
+        ("WAF hits well above the control's page", 1 + waf * 2, [CANARY]),
+        ("WAF hits a little above the control's do not", 1 + waf / 2, []),
+    ):
+        s = base(name)
+        fam(s, "waf_rule_hits_total", "canary", medium, 10 * factor)
+        fam(s, "waf_rule_hits_total", "control", medium, 10)
+        scenarios.append(s.expect(20, "CanaryWafHitsSpike", *expected))
+    high = {"rule": "sqli-union", "severity": "high", "synthetic": "false"}
+    s = base("a high-severity WAF rule only the canary trips pages")
+    fam(s, "waf_rule_hits_total", "canary", high, 1)
+    scenarios.append(s.expect(20, "CanaryNewHighSeverityFinding",
+                              {**CANARY, "rule": "sqli-union"}))
+    s = base("a high-severity WAF rule both cohorts trip is not new")
+    fam(s, "waf_rule_hits_total", "canary", high, 1)
+    fam(s, "waf_rule_hits_total", "control", high, 1)
+    scenarios.append(s.expect(20, "CanaryNewHighSeverityFinding"))
+    student = {"role": "student", "synthetic": "false"}
+    for name, completion, expected in (
+        ("signup completion well below the control's pages", 1 - signup * 3, [CANARY]),
+        ("signup completion a little below the control's does not", 1 - signup / 2, []),
+    ):
+        s = base(name)
+        for cohort, share in (("canary", completion), ("control", 1.0)):
+            fam(s, "signup_started_total", cohort, student, 20)
+            fam(s, "signup_completed_total", cohort, student, 20 * share)
+        scenarios.append(s.expect(20, "CanarySignupCompletionDrop", *expected))
+    return scenarios
+
+
+def _time_to_value(inputs: RuleInputs) -> list[Scenario]:
+    assert inputs.criterion("time_to_value_p80").threshold < 1.0
+    slow_ttv = {"1": 0, "5": 0, "30": 0, "60": 10}  # P80 ~ 54 s
+    fast_ttv = {"1": 0, "5": 0, "30": 10, "60": 10}  # P80 ~ 25 s
+    scenarios = []
+    for name, canary, expected in (
+        ("time-to-value P80 far above the control's pages", slow_ttv, [CANARY]),
+        ("time-to-value P80 like the control's does not", fast_ttv, []),
+    ):
+        s = _two_instances(name, 30)
+        for cohort, by_le in (("canary", canary), ("control", fast_ttv)):
+            s.histogram("scholarshipai_time_to_value_seconds",
+                        {"synthetic": "false", "instance": f"{cohort}:8000",
+                         "job": "scholarshipai"}, by_le, 10)
+        scenarios.append(s.expect(20, "CanaryTimeToValueRegression", *expected))
+    return scenarios
+
+
+def _schema(inputs: RuleInputs) -> list[Scenario]:
+    c = inputs.criterion("schema_failure_rate")
+    labels = {"cohort": "canary", "http_request_method": "GET",
+              "url_template": "/api/v1/scholarships", "synthmon_critical": "true"}
+    calls = c.min_samples / W * 2
+    page = Scenario("schema failures on a critical endpoint page", 30)
+    page.add("http_client_request_duration_seconds_count", labels, page.counter((calls, 30)))
+    page.add("synthmon_schema_failures_total", labels,
+             page.counter((calls * c.threshold * 5, 30)))
+    noncritical = {**labels, "synthmon_critical": "false", "url_template": "/metrics"}
+    page.add("http_client_request_duration_seconds_count", noncritical, page.counter((calls, 30)))
+    page.add("synthmon_schema_failures_total", noncritical, page.counter((calls, 30)))
+    page.expect(20, "CanarySchemaFailures",
+                {"cohort": "canary", "http_request_method": "GET",
+                 "url_template": "/api/v1/scholarships"})
+    quiet = Scenario("calls without schema failures do not page", 30)
+    quiet.add("http_client_request_duration_seconds_count", labels, quiet.counter((calls, 30)))
+    quiet.expect(20, "CanarySchemaFailures")
+    return [page, quiet]
+
+
+def _error_budget(inputs: RuleInputs) -> list[Scenario]:
+    """A 5% canary: 26 h of history, then its last 30 min all 5xx (or 10% 5xx)."""
+    day, tail = 1530, 30
+    phases = [{"phase": p.name, "window": p.duration} for p in inputs.phases
+              if p.duration != "0m"]
+    scenarios = []
+    for name, errors, expected in (
+        ("a canary answering 5xx for a whole phase burns >10% of the weekly budget",
+         50, [{**CANARY, **p} for p in phases]),
+        ("a canary with 10% 5xx on 5% of traffic stays under 10% of the budget", 5, []),
+    ):
+        s = Scenario(name, day + tail, step=5).instance("canary").instance("control")
+        s.requests("control", 950)
+        s.requests("canary", 0, segments=((50, day), (50 - errors, tail)))
+        s.requests("canary", 0, "5xx", segments=((0, day), (errors, tail)))
+        scenarios.append(s.expect(day + tail, "CanaryErrorBudgetPhaseBurn", *expected))
+    return scenarios
+
+
+def _slo_burn(inputs: RuleInputs) -> list[Scenario]:
+    allowed = 1 - inputs.availability
+    burn = {"6": {"long_window": "6h", "short_window": "30m", "burn_rate": "6"},
+            "3": {"long_window": "1d", "short_window": "2h", "burn_rate": "3"},
+            "1": {"long_window": "3d", "short_window": "6h", "burn_rate": "1"}}
+    steady = 1000 * allowed * 8  # 8x the allowed rate: over 6x, under 14.4x
+    s1 = Scenario("a steady 8x burn pages at 6x, tickets at 3x and 1x, not 14.4x", 420)
+    s1.requests("control", 1000 - steady).requests("control", steady, "5xx")
+    s1.expect(420, "ErrorBudgetBurn", *({**CONTROL, **b} for b in burn.values()))
+    fast = 1000 * allowed * 30  # 30x for an hour, then clean for 10 minutes
+    s2 = Scenario("a fast burn that stopped 10 min ago: the 5m window resets the 14.4x page",
+                  70)
+    s2.requests("control", 0, segments=((1000 - fast, 60), (1000, 10)))
+    s2.requests("control", 0, "5xx", segments=((fast, 60), (0, 10)))
+    s2.expect(70, "ErrorBudgetBurn", *({**CONTROL, **b} for b in burn.values()))
+    s3 = Scenario("a fast burn still going pages at 14.4x", 70)
+    s3.requests("control", 1000 - fast).requests("control", fast, "5xx")
+    s3.expect(70, "ErrorBudgetBurn", {**CONTROL, "long_window": "1h", "short_window": "5m",
+                                      "burn_rate": "14.4"},
+              *({**CONTROL, **b} for b in burn.values()))
+    return [s1, s2, s3]
+
+
+def _trends(inputs: RuleInputs) -> list[Scenario]:
+    floor = inputs.criterion("http_4xx_non_user_rate").threshold / 2
+    day, tail = 1440, 45
+    before, after = 1000 * floor / 2, 1000 * floor * 2
+    s = Scenario("4xx rising to 4x its daily level opens a ticket", day + tail, step=5)
+    s.requests("control", 0, segments=((1000 - before, day), (1000 - after, tail)))
+    s.requests("control", 0, "4xx", segments=((before, day), (after, tail)))
+    s.expect(day + tail, "Rising4xxRate", {**CONTROL, "trend": "4xx"})
+    flat = Scenario("4xx flat at its daily level opens no ticket", day + tail, step=5)
+    flat.requests("control", 1000 - after).requests("control", after, "4xx")
+    flat.expect(day + tail, "Rising4xxRate")
+    return [s, flat]
+
+
+GROUPS = {
+    "5xx": _five_xx, "4xx": _four_xx, "latency": _latency, "cohortless": _cohortless,
+    "time_to_value": _time_to_value, "schema": _schema, "error_budget": _error_budget,
+    "slo_burn": _slo_burn, "trends": _trends,
+}
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_promtool_unit_tests(group: str, inputs: RuleInputs, rules: dict[str, Any],
+                             rule_file: Path, tmp_path: Path) -> None:
+    scenarios = GROUPS[group](inputs)
+    doc = promtool_test_doc(rules, rule_file, scenarios)
+    result = run_promtool_test(tmp_path / f"{group}.test.yml", doc)
+    assert result.returncode == 0, f"promtool test rules failed:\n{result.stdout}{result.stderr}"
+    assert "SUCCESS" in result.stdout
+
+
+def test_every_rollback_criterion_of_the_policy_has_a_page(
+        rules: dict[str, Any], inputs: RuleInputs) -> None:
+    paged = {rule["labels"]["criterion"] for group in rules["groups"] for rule in group["rules"]
+             if rule.get("labels", {}).get("severity") == "page" and "criterion" in rule["labels"]}
+    assert paged == set(inputs.criteria), "criteria without a page (or pages without criteria)"
+
+
+def test_the_scenarios_cover_every_alert(rules: dict[str, Any], inputs: RuleInputs) -> None:
+    tested = {alertname for make in GROUPS.values() for s in make(inputs)
+              for _, alertname, _ in s.expectations}
+    alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]
+              if "alert" in rule}
+    untested = alerts - tested - {"RisingSchemaFailures", "RisingLatencyP95", "Rising5xxRate"}
+    assert not untested, f"alerts no promtool scenario exercises: {sorted(untested)}"
