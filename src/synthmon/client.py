@@ -94,6 +94,14 @@ class ApiResponse:
             self._json = json.loads(self.content)
         return self._json
 
+    def ensure(self, condition: object, expected: str) -> None:
+        """Fail the check unless `condition` holds, saying what the user flow expected of
+        this answer: `resp.ensure(items, "a search for 'scholarship' finds something")`."""
+        if not condition:
+            s = self.sample
+            pytest.fail(f"{s.check}: {s.endpoint} answered {s.status}, but expected "
+                        f"{expected} [synthetic id {s.synthetic_id}]", pytrace=False)
+
     @property
     def problem_slug(self) -> str | None:
         """The last segment of a problem+json `type`, e.g. 'token-expired'."""

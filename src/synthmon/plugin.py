@@ -8,15 +8,28 @@ synthmon.suite, telemetry and reports in synthmon.telemetry.
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
+# jsonschema's format checker imports rfc3987_syntax, which builds a parser at import: 1-3 s
+# in every pytest process (controller and each xdist worker). It serves only the "iri" and
+# "iri-reference" formats, which no schema here uses; without it jsonschema skips them.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from synthmon import hookspecs
-from synthmon.policy import Policy, PolicyError, load_policy
-from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext, new_run_id
-from synthmon.targets import TargetError, TargetSpec, resolve
+import pytest  # noqa: E402
+
+from synthmon import hookspecs  # noqa: E402
+from synthmon.policy import Policy, PolicyError, load_policy  # noqa: E402
+from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext, new_run_id  # noqa: E402
+from synthmon.targets import TargetError, TargetSpec, resolve  # noqa: E402
+
+if TYPE_CHECKING:
+    from synthmon.client import ApiClient
+
+SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
 
 # option dest -> (flag, environment variable, help)
 _OPTIONS: dict[str, tuple[str, str, str]] = {
@@ -63,8 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         context = _new_context(config, spec)
     config.stash[RUN_CONTEXT_KEY] = context
-    config.pluginmanager.register(SynthmonSuite(config, policy, spec, policy_error),
-                                  "synthmon-suite")
+    suite = SynthmonSuite(config, policy, spec, policy_error)
+    config.stash[SUITE_KEY] = suite
+    config.pluginmanager.register(suite, "synthmon-suite")
 
     # ---- TELEMETRY (issue 4): spans, metrics, reports, history ------------------------
     # Registered when synthmon.telemetry.plugin exists; TELEMETRY owns this block.
@@ -76,6 +90,35 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         config.pluginmanager.register(TelemetryPlugin(config), "synthmon-telemetry")
     # ---- end of TELEMETRY's block -----------------------------------------------------
+
+
+# --- fixtures (module level: pytest deprecates session fixtures on plugin instances) -----
+@pytest.fixture
+def api(request: pytest.FixtureRequest) -> Iterator[ApiClient]:
+    """The client a check uses: `api.get(path, expect=200, schema="...")`; see
+    synthmon.client.ApiClient."""
+    from synthmon.client import ApiClient
+
+    client = ApiClient(request.config.stash[SUITE_KEY].core_or_fail())
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def api_session(request: pytest.FixtureRequest) -> ApiClient:
+    """The same client for session-scoped fixtures (logins shared by many checks); its
+    calls are recorded against the check that is running when they are made."""
+    from synthmon.client import ApiClient
+
+    return ApiClient(request.config.stash[SUITE_KEY].core_or_fail())
+
+
+@pytest.fixture(scope="session")
+def run_context(request: pytest.FixtureRequest) -> RunContext:
+    """Who runs what against which build (the controller's, on every xdist worker)."""
+    return request.config.stash[RUN_CONTEXT_KEY]
 
 
 def _resolve_target(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -291,25 +291,6 @@ class SynthmonSuite:
             write(f"  degraded: {line}")
         for line in self.flaky:
             write(f"  flaky: {line}")
-
-    # --- fixtures -------------------------------------------------------------------------
-    @pytest.fixture
-    def api(self) -> Iterator[ApiClient]:
-        """The client a check uses; see synthmon.client.ApiClient."""
-        client = ApiClient(self.core_or_fail())
-        try:
-            yield client
-        finally:
-            client.close()
-
-    @pytest.fixture(scope="session")
-    def api_session(self) -> ApiClient:
-        """The same client for session-scoped fixtures (logins shared by many checks)."""
-        return ApiClient(self.core_or_fail())
-
-    @pytest.fixture(scope="session")
-    def run_context(self) -> RunContext:
-        return self.context
 
     def core_or_fail(self) -> ClientCore:
         try:
