@@ -142,7 +142,10 @@ def test_application_draft_autosave_with_optimistic_concurrency(api: Api) -> Non
     assert read_back["content"] == content and read_back["version"] == 1
     assert api.get(f"/api/v1/applications/{app['id']}", headers=headers).json()["draft"][
         "version"] == 1
-    other = api.bearer(QUOTA)  # another student: the application is invisible to them
+    email = f"synthetic+{uuid.uuid4().hex[:8]}@sandbox.scholarshipai.test"
+    api.post("/api/v1/auth/signup", json={"email": email, "password": "p" * 12,
+                                          "role": "student"})
+    other = api.bearer((email, "p" * 12))  # another student: the application is invisible
     assert_problem(api.get(path, headers=other), 404, "not-found")
     assert api.delete(f"/api/v1/applications/{app['id']}", headers=headers).status_code == 204
     assert api.get(f"/api/v1/applications/{app['id']}", headers=headers).json()[

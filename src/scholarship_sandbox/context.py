@@ -70,5 +70,11 @@ def require_role(principal: Principal, request: Request, role: str) -> None:
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries documenting problem+json errors."""
-    return {status: {"model": ProblemOut, "description": "problem details",
-                     "content": {"application/problem+json": {}}} for status in statuses}
+    # Inline schema under application/problem+json: FastAPI would file a `model` under
+    # application/json, which is not what the sandbox sends.
+    return {status: {"description": "problem details",
+                     "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}}
+            for status in statuses}
+
+
+_PROBLEM_SCHEMA = ProblemOut.model_json_schema()

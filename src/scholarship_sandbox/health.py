@@ -221,14 +221,56 @@ class SLOHealth:
         """Add the endpoints and the counting middleware; call before the app starts."""
         app.state.slo = self
         if hasattr(app, "add_api_route"):  # FastAPI: documented in the OpenAPI schema
-            from ._health_models import add_documented_routes
-
-            add_documented_routes(app, self)
+            _add_documented_routes(app, self)
         else:
             app.add_route("/health", self.health, methods=["GET"])
             app.add_route("/ready", self.ready, methods=["GET"])
             app.add_route("/metrics", self.metrics, methods=["GET"])
         app.add_middleware(SLOMetricsMiddleware, slo=self)
+
+
+def _add_documented_routes(app: Any, slo: SLOHealth) -> None:
+    """FastAPI only: the same endpoints with response models, so the OpenAPI document
+    describes their shapes. pydantic is imported here because plain Starlette services
+    may not have it."""
+    from typing import Literal
+
+    from pydantic import BaseModel, Field
+
+    class HealthOut(BaseModel):
+        status: Literal["ok"]
+        build_id: str
+        git_sha: str = Field(pattern=r"^[0-9a-f]{7,40}$")
+        uptime_seconds: float = Field(ge=0)
+        cohort: Literal["canary", "control", "sandbox"]
+
+    class CheckOk(BaseModel):
+        status: Literal["ok"]
+        latency_ms: float = Field(ge=0)
+
+    class ReadyOut(BaseModel):
+        status: Literal["ready"]
+        checks: dict[str, CheckOk]
+
+    # Written out (not a model) so that no $defs end up inlined in the OpenAPI document.
+    check = {"type": "object", "required": ["status"], "properties": {
+        "status": {"enum": ["ok", "fail"]}, "latency_ms": {"type": "number", "minimum": 0},
+        "error": {"type": "string"}}}
+    not_ready = {"type": "object",
+                 "required": ["type", "title", "status", "detail", "request_id", "checks"],
+                 "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                "status": {"const": 503}, "detail": {"type": "string"},
+                                "instance": {"type": "string"}, "request_id": {"type": "string"},
+                                "checks": {"type": "object", "additionalProperties": check}}}
+    problem = {"description": "a dependency fails",
+               "content": {"application/problem+json": {"schema": not_ready}}}
+    app.add_api_route("/health", slo.health, methods=["GET"], response_model=HealthOut,
+                      tags=["health"], summary="Liveness")
+    app.add_api_route("/ready", slo.ready, methods=["GET"], response_model=ReadyOut,
+                      responses={503: problem}, tags=["health"], summary="Readiness")
+    app.add_api_route("/metrics", slo.metrics, methods=["GET"], tags=["health"],
+                      summary="Prometheus exposition",
+                      responses={200: {"content": {"text/plain": {}}, "description": "metrics"}})
 
 
 class SLOMetricsMiddleware:

@@ -32,6 +32,12 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self._on_started = on_started
 
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        # uvicorn re-raises the captured signal after its graceful shutdown; for this
+        # command SIGINT/SIGTERM are the normal way to stop, so it exits 0 instead.
+        self._captured_signals.clear()
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
