@@ -72,7 +72,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries documenting problem+json errors."""
     # Inline schema under application/problem+json: FastAPI would file a `model` under
     # application/json, which is not what the sandbox sends.
-    return {status: {"description": "problem details",
+    return {str(status): {"description": "problem details",
                      "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}}
             for status in statuses}
 

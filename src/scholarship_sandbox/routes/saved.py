@@ -52,7 +52,7 @@ def list_saved(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 
 @router.delete("/{scholarship_id}", status_code=204, response_class=Response,
-               responses=problems(401, 403, 404, 429))
+               responses=problems(401, 403, 404, 422, 429))
 def unsave(scholarship_id: str, request: Request,
            user: CurrentUser) -> Response:
     with sandbox(request).storage.write() as conn:

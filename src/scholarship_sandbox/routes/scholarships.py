@@ -44,7 +44,8 @@ def search(request: Request, q: str = Query("", max_length=200), page: int = Que
             "total": total["n"] if total else 0}
 
 
-@router.get("/{scholarship_id}", response_model=Scholarship, responses=problems(404, 429))
+@router.get("/{scholarship_id}", response_model=Scholarship,
+            responses=problems(404, 422, 429))
 def details(scholarship_id: str, request: Request) -> dict[str, Any]:
     ctx = sandbox(request)
     row = ctx.storage.one(
