@@ -107,32 +107,6 @@ class TelemetryPlugin:
                         "deployment.environment.name": ctx.environment})
         self.parent_context = trace.set_span_in_context(self.run_span)
 
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Let the suite meet its target before the first check starts, so every span and
-        metric point of the run carries the build the target reports (the suite does this
-        lazily on first use otherwise). Not on the xdist controller: it runs no checks, and
-        waiting there would hold up the workers' start."""
-        if (not session.items or self.config is None or self.config.option.collectonly
-                or self._xdist_controller()):
-            return
-        suite = self.config.pluginmanager.get_plugin("synthmon-suite")
-        target_url = getattr(suite, "target_url", None)
-        if target_url is None:
-            return
-        token = otel_context.attach(self.parent_context) if self.parent_context else None
-        try:
-            target_url()
-        except Exception:  # the suite reports an unusable target at the first check
-            pass
-        finally:
-            if token is not None:
-                otel_context.detach(token)
-
-    def _xdist_controller(self) -> bool:
-        assert self.config is not None
-        return not self.is_worker and bool(getattr(self.config.option, "numprocesses", None)) \
-            and getattr(self.config.option, "dist", "no") != "no"
-
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist (controller): hand every worker the run's trace context and report dir."""

@@ -69,8 +69,9 @@ class RunAttributesProcessor(SpanProcessor):
     """Stamps the run-wide tags on every span, whoever created it (our check spans, the api
     client's CLIENT spans, any instrumented library), and fills what the client leaves out.
 
-    The suite learns the build from the target's /health on first use; the TelemetryPlugin
-    makes that happen before the first check and stamps its own spans again as they end.
+    The suite learns the build from the target's /health on first use, so the TelemetryPlugin
+    stamps its own spans again as they end; only that first /health call's CLIENT span,
+    made before the build is known, carries an empty build_id.
     """
 
     def __init__(self, attributes: Callable[[], dict[str, Any]]):
@@ -197,7 +198,8 @@ class Telemetry:
             self.tracer_provider.force_flush(timeout_ms)
             self.tracer_provider.shutdown()
         if self.meter_provider is not None:
-            self.meter_provider.force_flush(timeout_ms)
+            # shutdown collects and exports once more; a force_flush before it would export
+            # every cumulative point twice, the second time without its exemplars
             self.meter_provider.shutdown(timeout_ms)
         if self._writer is not None:
             self._writer.close()

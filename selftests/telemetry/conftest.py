@@ -1,0 +1,193 @@
+"""Fixtures for the telemetry selftests: a sandbox process, a loopback OTLP/HTTP receiver that
+decodes the protobuf, and a helper that runs the suite in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Sandbox:
+    url: str
+    proc: subprocess.Popen[bytes]
+    access_log: Path
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.access_log.read_text().splitlines():
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+        return lines
+
+
+def start_sandbox(workdir: Path, *args: str) -> Sandbox:
+    workdir.mkdir(parents=True, exist_ok=True)
+    ready = workdir / "ready.json"
+    log = workdir / "access.log"
+    with (workdir / "sandbox.out").open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1", "--port",
+             "0", "--ready-file", str(ready), "--access-log", str(log), "--cohort", "control",
+             *args], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError("sandbox did not start: "
+                               + (workdir / "sandbox.out").read_text(errors="replace")[-2000:])
+        time.sleep(0.05)
+    return Sandbox(json.loads(ready.read_text())["url"], proc, log)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path: Path) -> Iterator[Any]:
+    started: list[Sandbox] = []
+
+    def make(*faults: str) -> Sandbox:
+        args = [a for f in faults for a in ("--fault", f)]
+        box = start_sandbox(tmp_path / f"sandbox{len(started)}", *args)
+        started.append(box)
+        return box
+
+    try:
+        yield make
+    finally:
+        for box in started:
+            stop(box.proc)
+
+
+@dataclass
+class Received:
+    raw: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def spans(self) -> list[dict[str, Any]]:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        out = []
+        for path, body in self.raw:
+            if path != "/v1/traces":
+                continue
+            request = ExportTraceServiceRequest.FromString(body)
+            for rs in request.resource_spans:
+                resource = _attrs(rs.resource.attributes)
+                for ss in rs.scope_spans:
+                    for span in ss.spans:
+                        out.append({"name": span.name, "kind": span.kind,
+                                    "trace_id": span.trace_id.hex(), "span_id": span.span_id.hex(),
+                                    "parent_span_id": span.parent_span_id.hex(),
+                                    "attributes": _attrs(span.attributes),
+                                    "resource": resource})
+        return out
+
+    def metric_points(self) -> list[dict[str, Any]]:
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+            ExportMetricsServiceRequest,
+        )
+
+        out = []
+        for path, body in self.raw:
+            if path != "/v1/metrics":
+                continue
+            request = ExportMetricsServiceRequest.FromString(body)
+            for rm in request.resource_metrics:
+                for sm in rm.scope_metrics:
+                    for metric in sm.metrics:
+                        kind = metric.WhichOneof("data")
+                        data = getattr(metric, kind)
+                        for point in data.data_points:
+                            record = {"name": metric.name, "unit": metric.unit, "kind": kind,
+                                      "attributes": _attrs(point.attributes),
+                                      "exemplars": [
+                                          {"trace_id": e.trace_id.hex(),
+                                           "span_id": e.span_id.hex(),
+                                           "filtered_attributes": _attrs(e.filtered_attributes)}
+                                          for e in point.exemplars]}
+                            if kind == "histogram":
+                                record["explicit_bounds"] = list(point.explicit_bounds)
+                            out.append(record)
+        return out
+
+
+def _value(v: Any) -> Any:
+    kind = v.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(x) for x in v.array_value.values]
+    return getattr(v, kind) if kind else None
+
+
+def _attrs(kvs: Any) -> dict[str, Any]:
+    return {kv.key: _value(kv.value) for kv in kvs}
+
+
+@pytest.fixture
+def otlp_receiver() -> Iterator[tuple[str, Received]]:
+    """An OTLP/HTTP (protobuf) receiver on a free loopback port: (endpoint, what arrived)."""
+    received = Received()
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.headers.get("Content-Encoding") == "gzip":
+                import gzip
+
+                body = gzip.decompress(body)
+            with lock:
+                received.raw.append((self.path, body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_suite(reports: Path, *args: str, env: dict[str, str] | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The synthetic suite in a subprocess from the repository root (selftests run with
+    -p no:synthmon, so the plugin cannot be used in-process)."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("OTEL_", "SYNTH_", "PYTEST_"))}
+    full_env = {**clean, "SYNTH_REPORTS_DIR": str(reports), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=REPO, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)

@@ -1,0 +1,142 @@
+"""End to end: the real suite against a real sandbox, exporting OTLP/HTTP to a loopback
+receiver that decodes the protobuf; reports checked on disk, ids checked against the
+sandbox's access log."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from .conftest import REPO, run_suite
+
+pytestmark = pytest.mark.slow
+
+
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads((REPO / "schemas" / "summary.schema.json").read_text())
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_otlp_export_reports_and_log_correlation(tmp_path: Path, sandbox_factory,
+                                                 otlp_receiver) -> None:
+    endpoint, received = otlp_receiver
+    sandbox = sandbox_factory()
+    reports = tmp_path / "reports"
+    result = run_suite(reports, "--target", sandbox.url, "-n", "2", "-m", "health or b2c",
+                       env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+                            "OTEL_SERVICE_NAME": "synthmon-selftest"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+    # reports/latest/ with everything the issue lists, summary.json valid against its schema
+    latest = reports / "latest"
+    assert latest.is_symlink()
+    for name in ("summary.json", "junit.xml", "allure-results", "telemetry.jsonl"):
+        assert (latest / name).exists(), name
+    assert (reports / "history.sqlite").is_file()
+    summary = json.loads((latest / "summary.json").read_text())
+    errors = [e.message for e in _validator().iter_errors(summary)]
+    assert not errors, errors[:5]
+    assert summary["requests"] and summary["checks"]
+    assert (latest / "allure-results" / "environment.properties").is_file()
+    assert "synthmon run summary" in result.stdout
+
+    # what arrived over OTLP: one trace for the run, across both xdist workers
+    spans = received.spans()
+    assert spans, "no span arrived at the receiver"
+    assert {s["resource"]["service.name"] for s in spans} == {"synthmon-selftest"}
+    assert len({s["trace_id"] for s in spans}) == 1
+    assert {s["resource"]["synthmon.worker"] for s in spans} >= {"controller", "gw0", "gw1"}
+    for span in spans:
+        assert span["attributes"].get("canary") is True, span["name"]
+        assert span["attributes"].get("synthetic.id"), span["name"]
+        assert span["attributes"].get("synthmon.run.id") == summary["run_id"]
+    checks = [s for s in spans if "test.case.name" in s["attributes"]
+              and s["name"] != "synthmon run"]
+    assert checks and all(s["attributes"]["test.case.result.status"] == "pass" for s in checks)
+    clients = [s for s in spans if s["kind"] == 3]  # SPAN_KIND_CLIENT
+    assert clients
+    check_ids = {s["span_id"] for s in checks}
+    run_span = next(s for s in spans if s["name"] == "synthmon run")
+    for client in clients:
+        if client["parent_span_id"] == run_span["span_id"]:
+            # the suite's probe of the target on each worker, before the first check
+            assert client["name"] == "GET /health"
+        else:
+            assert client["parent_span_id"] in check_ids, client["name"]
+
+    points = received.metric_points()
+    durations = [p for p in points if p["name"] == "http.client.request.duration"]
+    assert durations
+    assert {0.12, 0.15} <= set(durations[0]["explicit_bounds"])
+    for point in points:
+        assert point["attributes"].get("canary") is True, point["name"]
+        assert point["exemplars"], point["name"]
+        assert all(e["filtered_attributes"].get("synthetic.id") for e in point["exemplars"])
+    assert any(p["name"] == "synthmon.check.results" for p in points)
+
+    # the same trace id and synthetic id in the sandbox's log line for the request
+    time.sleep(0.2)
+    log = {line.get("synthetic_id"): line for line in sandbox.log_lines()}
+    matched = 0
+    for client in clients:
+        line = log.get(client["attributes"]["synthetic.id"])
+        assert line is not None, client["attributes"]["synthetic.id"]
+        assert line["trace_id"] == client["trace_id"]
+        assert line["span_id"] == client["span_id"]
+        matched += 1
+    assert matched == len(clients)
+    # and summary.json's requests name the same ids
+    by_id = {r["synthetic_id"]: r for r in summary["requests"]}
+    for client in clients:
+        assert by_id[client["attributes"]["synthetic.id"]]["trace_id"] == client["trace_id"]
+
+
+def test_unreachable_collector_is_one_warning(tmp_path: Path, sandbox_factory) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sandbox = sandbox_factory()
+    started = time.monotonic()
+    result = run_suite(tmp_path / "reports", "--target", sandbox.url, "-m", "health",
+                       env={"OTEL_EXPORTER_OTLP_ENDPOINT": dead})
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-3000:]
+    warnings = [line for line in result.stdout.splitlines() if "OTLP export" in line]
+    assert len(warnings) == 1, result.stdout[-3000:]
+    assert dead in warnings[0]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert elapsed < 60
+    summary = json.loads((tmp_path / "reports" / "latest" / "summary.json").read_text())
+    assert summary["telemetry"]["otlp_export_ok"] is False
+
+
+def test_sdk_disabled_still_reports(tmp_path: Path, sandbox_factory) -> None:
+    sandbox = sandbox_factory()
+    result = run_suite(tmp_path / "reports", "--target", sandbox.url, "-m", "health",
+                       env={"OTEL_SDK_DISABLED": "true"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    latest = tmp_path / "reports" / "latest"
+    summary = json.loads((latest / "summary.json").read_text())
+    assert summary["telemetry"] == {"enabled": False}
+    assert not (latest / "telemetry.jsonl").exists()
+    # the client made its own traceparent: the ids still correlate with the log
+    ids = {line.get("synthetic_id"): line.get("trace_id") for line in sandbox.log_lines()}
+    for request in summary["requests"]:
+        assert ids[request["synthetic_id"]] == request["trace_id"]
+
+
+def test_reports_off(tmp_path: Path, sandbox_factory) -> None:
+    sandbox = sandbox_factory()
+    reports = tmp_path / "reports"
+    result = run_suite(reports, "--target", sandbox.url, "-m", "health",
+                       env={"SYNTH_REPORTS_DIR": "off"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert not reports.exists()
+    assert not (REPO / "off").exists()
