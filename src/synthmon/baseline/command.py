@@ -1,0 +1,142 @@
+"""`synthmon baseline`: P50/P95/P99 per critical endpoint of a (control) target."""
+
+from __future__ import annotations
+
+import ipaddress
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+import requests
+
+from synthmon.baseline.collect import CollectError, Plan, collect
+from synthmon.baseline.report import build_baseline, write_reports
+from synthmon.policy import Policy, PolicyError, load_policy
+
+# Off loopback the baseline runs against real deployments, production included: at least
+# this pause between two suite runs keeps it the ordinary synthetic traffic, not a load.
+MIN_REMOTE_PACE_S = 1.0
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_target(target: str, policy: Policy) -> tuple[str, str, str]:
+    """URL or a policy target name -> (url, name, environment)."""
+    if target.startswith(("http://", "https://")):
+        for name, conf in policy.targets.items():
+            if str(conf.get("url", "")).rstrip("/") == target.rstrip("/"):
+                return target.rstrip("/"), name, str(conf.get("environment", "unknown"))
+        return target.rstrip("/"), "url", "sandbox" if _is_loopback(target) else "unknown"
+    conf = policy.targets.get(target)
+    if conf is None:
+        raise click.BadParameter(
+            f"{target!r} is neither a URL nor a target of the policy "
+            f"({', '.join(policy.targets) or 'none'})", param_hint="--target")
+    url = str(conf.get("url", ""))
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(
+            f"target {target!r} has no URL ({url!r}): start it first (`synthmon sandbox "
+            "--port 0 --ready-file F`) and pass its URL", param_hint="--target")
+    return url.rstrip("/"), target, str(conf.get("environment", "unknown"))
+
+
+def probe(url: str, timeout: tuple[float, float]) -> dict[str, str]:
+    """GET /health once: a clear sentence when the target cannot be reached."""
+    try:
+        response = requests.get(f"{url}/health", params={"e2e": "1"}, timeout=timeout,
+                                headers={"User-Agent": "ScholarshipAI-Canary/1.0"})
+    except requests.RequestException as exc:
+        raise click.ClickException(
+            f"cannot reach the target {url} ({type(exc).__name__}: {exc}); is it running, "
+            "and is the URL right? No baseline was measured.") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return {k: str(body.get(k, "")) for k in ("build_id", "git_sha", "cohort")}
+
+
+@click.command("baseline")
+@click.option("--target", required=True, help="Base URL (or a policy target name) to measure.")
+@click.option("--samples", "wanted", type=click.IntRange(1, 10_000), default=50,
+              show_default=True, help="Samples wanted per critical endpoint.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports/baseline",
+              show_default=True, help="Where baseline.json, baseline.md, baseline.png go.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
+              help="Policy file (default: $SYNTH_POLICY or ./canary-policy.yaml).")
+@click.option("--cohort", type=click.Choice(["control", "canary"]), default="control",
+              show_default=True, help="Cohort tag of the measured samples.")
+@click.option("--pace", "pace_s", type=click.FloatRange(0), default=2.0, show_default=True,
+              help=f"Seconds between two suite runs (at least {MIN_REMOTE_PACE_S:g} off "
+                   "loopback).")
+@click.option("--max-runs", type=click.IntRange(1, 500), default=40, show_default=True,
+              help="Most suite runs to make.")
+@click.option("--max-duration", "max_duration_s", type=click.FloatRange(1), default=900.0,
+              show_default=True, help="Stop starting runs after this many seconds.")
+@click.option("-m", "--marker", default=None, help="Only checks matching this marker expression.")
+def baseline_command(target: str, wanted: int, out_dir: str, policy_path: str | None,
+                     cohort: str, pace_s: float, max_runs: int, max_duration_s: float,
+                     marker: str | None) -> None:
+    """Measure P50/P95/P99 per critical endpoint by running the synthetic suite, paced.
+
+    Writes baseline.json (read by `synthmon gate --baseline`), baseline.md and a plot.
+    """
+    try:
+        policy = load_policy(policy_path)
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    url, name, environment = resolve_target(target, policy)
+    if not _is_loopback(url) and pace_s < MIN_REMOTE_PACE_S:
+        raise click.BadParameter(f"{pace_s:g} s is too short off loopback (at least "
+                                 f"{MIN_REMOTE_PACE_S:g} s)", param_hint="--pace")
+    client = policy.client
+    build = probe(url, (float(client.get("connect_timeout_s", 2)),
+                        float(client.get("read_timeout_s", 5))))
+    critical = frozenset(policy.critical_endpoints())
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="synthmon-baseline-") as scratch:
+        plan = Plan(target=url, samples=wanted, critical=critical, reports_dir=Path(scratch),
+                    project_dir=policy.path.parent, pace_s=pace_s, max_runs=max_runs,
+                    max_duration_s=max_duration_s, cohort=cohort, marker=marker,
+                    policy=policy.path)
+        try:
+            result = collect(plan, log=lambda line: click.echo(f"synthmon baseline: {line}",
+                                                               err=True))
+        except CollectError as exc:
+            raise click.ClickException(str(exc)) from exc
+    first = result.runs[0].summary if result.runs else {}
+    meta = {
+        "target": url, "target_name": first.get("target_name") or name,
+        "environment": first.get("environment") or environment, "cohort": cohort,
+        "build_id": build["build_id"] or first.get("build_id", ""),
+        "git_sha": build["git_sha"] or first.get("git_sha", ""),
+        "started_at": started, "finished_at": time.time(),
+        "runs": [{"run_id": r.run_id, "exit_status": r.exit_status, "requests": r.requests}
+                 for r in result.runs],
+        "stopped_because": result.stopped_because,
+    }
+    budgets = {e: policy.budget(*e.split(" ", 1)).budget_ms for e in critical}
+    doc = build_baseline(result.samples, meta=meta, wanted=wanted, critical=critical,
+                         budgets=budgets)
+    limit = next((c.threshold for c in policy.criteria if c.id == "latency_p95_critical"), None)
+    slo_ms = policy.data.get("slo", {}).get("latency_p95_ms")
+    paths = write_reports(doc, Path(out_dir), slo_ms=slo_ms, limit_ms=limit)
+    failed_runs = sum(1 for r in result.runs if r.exit_status != 0)
+    click.echo(f"synthmon baseline: {len(result.samples)} samples from {len(result.runs)} runs "
+               f"({failed_runs} with failing checks); wrote {paths['json']}, {paths['md']}, "
+               f"{paths['png']}")
+    if doc["missing"]:
+        click.echo(f"synthmon baseline: critical endpoints never called: "
+                   f"{', '.join(doc['missing'])}", err=True)
