@@ -86,6 +86,7 @@ def monitor_command(
         pytest_args,
         suite_root=Path.cwd(),
         timeout_s=run_timeout if run_timeout is not None else max(30.0, 2 * interval),
+        reports_root=reports_dir,
     )
     emit = JsonLines(sys.stderr)
     if os.environ.get("GITHUB_ACTIONS") == "true":

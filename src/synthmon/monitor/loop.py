@@ -34,7 +34,7 @@ class MonitorConfig:
     iterations: int | None = None  # None: until stopped
     backoff: Backoff = field(default_factory=Backoff)
     reports_root: Path = field(default_factory=lambda: Path("reports/monitor"))
-    keep_runs: int = 20  # run folders kept under reports_root; older ones are deleted
+    keep_runs: int = 20  # runs kept under reports_root (log + report folders); older deleted
     state_file: str = "monitor-state.json"
 
     def __post_init__(self) -> None:
@@ -280,13 +280,17 @@ class Monitor:
         _write_atomic(root / "metrics.prom", generate_latest(self.metrics.registry).decode())
 
     def _prune_runs(self) -> None:
-        """Keep the newest keep_runs run folders, so disk use stays flat too."""
-        runs = sorted(
-            (p for p in self.config.reports_root.iterdir() if p.is_dir() and "-c" in p.name),
-            key=lambda p: p.name,
+        """Keep the newest keep_runs folders (the monitor's run logs and the suite's
+        <run-id>/ reports alike), so disk use stays flat too; `latest` is never pruned."""
+        root = self.config.reports_root
+        keep_also = (root / "latest").resolve() if (root / "latest").is_symlink() else None
+        folders = sorted(
+            (p for p in root.iterdir() if p.is_dir() and not p.is_symlink()),
+            key=lambda p: p.stat().st_mtime,
         )
-        for old in runs[: max(0, len(runs) - self.config.keep_runs)]:
-            shutil.rmtree(old, ignore_errors=True)
+        for old in folders[: max(0, len(folders) - 2 * self.config.keep_runs)]:
+            if old.resolve() != keep_also:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -20,7 +20,7 @@ from synthmon.monitor.results import RunResult, read_run
 
 
 class Runner(Protocol):
-    def run(self, node_ids: Sequence[str] | None, reports_dir: Path) -> RunResult:
+    def run(self, node_ids: Sequence[str] | None, run_dir: Path) -> RunResult:
         """Run every check (node_ids None) or only these; never raise for a failing check."""
         ...
 
@@ -40,6 +40,7 @@ class PytestRunner:
         timeout_s: float = 120.0,
         python: str = sys.executable,
         grace_s: float = 5.0,
+        reports_root: Path | None = None,
     ) -> None:
         self.target = target
         self.pytest_args = list(pytest_args)
@@ -47,12 +48,16 @@ class PytestRunner:
         self.timeout_s = timeout_s
         self.python = python
         self.grace_s = grace_s
+        # One --reports-dir for every run, so the suite's history.sqlite accumulates there
+        # (the gate and the baseline read it); None: each run reports into its own folder.
+        self.reports_root = reports_root
         # No lock: abort() runs in a signal handler on the thread that may hold it.
         # Plain attribute writes are atomic under the GIL, which is all this needs.
         self._child: subprocess.Popen[bytes] | None = None
         self._aborted = False
 
-    def command(self, node_ids: Sequence[str] | None, reports_dir: Path) -> list[str]:
+    def command(self, node_ids: Sequence[str] | None, run_dir: Path) -> list[str]:
+        reports_dir = self.reports_root or run_dir
         # "--opt=value": a separate value that looks like a path would be taken by pytest's
         # early parse for a test path and change the rootdir and the conftests it loads.
         cmd = [self.python, "-m", "pytest", f"--target={self.target}"]
@@ -64,13 +69,15 @@ class PytestRunner:
             cmd += list(node_ids)
         return cmd
 
-    def run(self, node_ids: Sequence[str] | None, reports_dir: Path) -> RunResult:
+    def run(self, node_ids: Sequence[str] | None, run_dir: Path) -> RunResult:
+        """Run pytest; its output goes to run_dir/pytest-output.txt."""
+        reports_dir = self.reports_root or run_dir
         if self._aborted:
             return RunResult(error="the monitor is stopping", reports_dir=reports_dir)
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        cmd = self.command(node_ids, reports_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cmd = self.command(node_ids, run_dir)
         started = time.time()
-        log_path = reports_dir / "pytest-output.txt"
+        log_path = run_dir / "pytest-output.txt"
         with log_path.open("ab") as log:
             try:
                 child = subprocess.Popen(
