@@ -79,6 +79,13 @@ def test_otlp_export_reports_and_log_correlation(tmp_path: Path, sandbox_factory
         assert all(e["filtered_attributes"].get("synthetic.id") for e in point["exemplars"])
     assert any(p["name"] == "synthmon.check.results" for p in points)
 
+    # the JSON-lines copy in the report holds the same spans and points
+    records = [json.loads(line) for line in (latest / "telemetry.jsonl").read_text().splitlines()]
+    assert {r["span_id"] for r in records if r["type"] == "span"} == {s["span_id"] for s in spans}
+    jsonl_points = [r for r in records if r["type"] == "metric"]
+    assert len(jsonl_points) == len(points)
+    assert all(r["attributes"]["canary"] is True and r["exemplars"] for r in jsonl_points)
+
     # the same trace id and synthetic id in the sandbox's log line for the request
     time.sleep(0.2)
     log = {line.get("synthetic_id"): line for line in sandbox.log_lines()}

@@ -118,6 +118,7 @@ class Telemetry:
     instruments: Instruments | None = None
     health: exporters.ExportHealth | None = None
     _writer: exporters.JsonlWriter | None = None
+    _jsonl_reader: MetricReader | None = None
 
     @property
     def enabled(self) -> bool:
@@ -133,8 +134,10 @@ class Telemetry:
         if self.jsonl_path is not None:
             self._writer = exporters.JsonlWriter(self.jsonl_path)
             span_exporters.append(exporters.JsonlSpanExporter(self._writer))
-            readers.append(PeriodicExportingMetricReader(
-                exporters.JsonlMetricExporter(self._writer), export_interval_millis=math.inf))
+            # no timer: collected exactly once, at shutdown (see shutdown())
+            self._jsonl_reader = PeriodicExportingMetricReader(
+                exporters.JsonlMetricExporter(self._writer), export_interval_millis=math.inf)
+            readers.append(self._jsonl_reader)
         traces_url = otlp_endpoint(self.environ, "traces")
         metrics_url = otlp_endpoint(self.environ, "metrics")
         if traces_url or metrics_url:
@@ -198,8 +201,11 @@ class Telemetry:
             self.tracer_provider.force_flush(timeout_ms)
             self.tracer_provider.shutdown()
         if self.meter_provider is not None:
-            # shutdown collects and exports once more; a force_flush before it would export
-            # every cumulative point twice, the second time without its exemplars
+            # A timed reader (OTLP) collects once more on shutdown; the untimed JSONL reader
+            # does not, so it is flushed by itself. Flushing the whole provider would export
+            # the OTLP points twice, the second time without their exemplars.
+            if self._jsonl_reader is not None:
+                self._jsonl_reader.force_flush(timeout_ms)
             self.meter_provider.shutdown(timeout_ms)
         if self._writer is not None:
             self._writer.close()
