@@ -1,0 +1,128 @@
+"""Run the synthetic suite the way QA and CI do, in a subprocess, against a chosen target.
+
+The selftests never import the checks: they start a sandbox (with faults) or a misbehaving
+stand-in server, run `pytest --target URL` and read what it printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from synthmon.targets import EmbeddedSandbox
+
+REPO = Path(__file__).resolve().parents[2]
+SUITE_TIMEOUT_S = 120  # a backstop: the suite must end long before this by itself
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return self.returncode == 0
+
+
+@contextlib.contextmanager
+def sandbox(*faults: str) -> Iterator[str]:
+    """A `synthmon sandbox` process on a free port, with these fault SPECs; yields its URL."""
+    args = [arg for spec in faults for arg in ("--fault", spec)]
+    process = EmbeddedSandbox(["--access-log", "-", *args])
+    try:
+        yield process.wait_ready()
+    finally:
+        process.stop()
+
+
+def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_", "SYNTH_", "SANDBOX_", "OTEL_"))}
+    env.update(extra or {})
+    return env
+
+
+def run_suite(target: str, *args: str, env: dict[str, str] | None = None,
+              timeout: float = SUITE_TIMEOUT_S) -> SuiteRun:
+    """`pytest --target TARGET ARGS` from the repository root, as QA would type it."""
+    with tempfile.TemporaryDirectory(prefix="synthmon-selftest-") as reports:
+        command = [sys.executable, "-m", "pytest", "--target", target, "-p", "no:cacheprovider",
+                   "-q", "-rfE", f"--reports-dir={reports}", *args]
+        started = time.monotonic()
+        done = subprocess.run(command, cwd=REPO, env=_clean_env(env), capture_output=True,
+                              text=True, timeout=timeout, check=False)
+        return SuiteRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+
+
+def closed_port_url() -> str:
+    """A loopback URL nobody listens on (the port was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def hanging_server() -> Iterator[str]:
+    """Accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@contextlib.contextmanager
+def canned_server(status: int, content_type: str, body: bytes) -> Iterator[str]:
+    """Answers every request with the same status, content type and body."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
