@@ -34,7 +34,8 @@ def suite_dir(explicit: str | None = None) -> Path:
 
 def read_summary_samples(path: Path) -> list[Sample]:
     """Samples of one summary.json, or of every */summary.json under a directory."""
-    files = [path] if path.is_file() else sorted(path.glob("*/summary.json"))
+    # resolve + set: reports/latest is a link to a run dir, not a run of its own.
+    files = [path] if path.is_file() else sorted({p.resolve() for p in path.glob("*/summary.json")})
     if not files and path.is_dir() and (path / "summary.json").is_file():
         files = [path / "summary.json"]
     samples = []
@@ -66,22 +67,30 @@ class CohortRunner:
     pacing_s: float
     run_timeout_s: float
     extra_args: list[str] = field(default_factory=list)
+    policy_path: str | None = None
     samples: list[Sample] = field(default_factory=list)
     runs: int = 0
     failures: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def command(self, reports_dir: str) -> list[str]:
+        # The reports dir goes through SYNTH_REPORTS_DIR (see run_once), not --reports-dir:
+        # pytest takes path-like arguments into its rootdir guess, and a /tmp path moves the
+        # rootdir away from the suite's pytest.ini (then testpaths stop applying).
         cmd = [sys.executable, "-m", "pytest", "--target", self.url, "--cohort", self.cohort,
-               "--reports-dir", reports_dir, "-q", "--no-header", "-p", "no:cacheprovider"]
+               "-q", "--no-header", "-p", "no:cacheprovider"]
         if self.scope:
             cmd += ["-m", self.scope]
         return cmd + self.extra_args
 
     def run_once(self) -> list[Sample]:
         with tempfile.TemporaryDirectory(prefix=f"synthmon-gate-{self.cohort}-") as tmp:
+            env = {**os.environ, "SYNTH_REPORTS_DIR": tmp}
+            if self.policy_path:
+                env["SYNTH_POLICY"] = self.policy_path
             proc = subprocess.Popen(self.command(tmp), cwd=self.cwd, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                    stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                    env=env)
             try:
                 output, _ = proc.communicate(timeout=self.run_timeout_s)
             except subprocess.TimeoutExpired:

@@ -202,7 +202,8 @@ def _live(ctx: _Context, canary_url: str, control_url: str, suite: str | None, w
     gate = ctx.policy.gate
     runners = [CohortRunner(url, cohort, ctx.phase_conf["scope"], cwd,
                             float(gate.get("pacing_s", 1.0)),
-                            float(gate.get("run_timeout_s", 300)))
+                            float(gate.get("run_timeout_s", 300)),
+                            policy_path=str(ctx.policy.path))
                for url, cohort in ((canary_url, "canary"), (control_url, "control"))]
     both = SideBySide(runners)
     if not watch:

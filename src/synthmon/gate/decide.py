@@ -15,7 +15,8 @@ from synthmon.gate.prometheus import PrometheusClient, route_regex
 from synthmon.policy import Criterion, Policy
 
 
-def _synthetic_evaluator(c: Criterion) -> Callable[..., CriterionResult]:
+def _synthetic_evaluator(c: Criterion, budgets: dict[str, float]
+                         ) -> Callable[..., CriterionResult]:
     """metric -> the function that judges it from samples."""
     def rate(is_bad, what):
         def run(c, inp, crit, conf, method):
@@ -33,7 +34,7 @@ def _synthetic_evaluator(c: Criterion) -> Callable[..., CriterionResult]:
         "latency_p95_ratio": lambda c, inp, crit, conf, method: synthetic.latency_ratio(
             c, inp, crit, conf),
         "latency_p95_absolute": lambda c, inp, crit, conf, method: synthetic.latency_absolute(
-            c, inp, crit, conf),
+            c, inp, crit, conf, budgets),
     }
     if c.metric not in table:
         raise ValueError(f"criterion {c.id}: metric {c.metric} has no synthetic evaluator; "
@@ -50,10 +51,12 @@ def evaluate(policy: Policy, inp: GateInput, prometheus: PrometheusClient | None
     method = policy.gate.get("rate_bound", "wilson")
     crit_endpoints = set(policy.critical_endpoints())
     route_re = route_regex([e.split(" ", 1)[1] for e in crit_endpoints])
+    budgets = {e: policy.budget(*e.split(" ", 1)).budget_ms for e in crit_endpoints}
     results = []
     for c in chosen:
         if c.source == "synthetic":
-            results.append(_synthetic_evaluator(c)(c, inp, crit_endpoints, confidence, method))
+            results.append(_synthetic_evaluator(c, budgets)(c, inp, crit_endpoints, confidence,
+                                                            method))
         else:
             results.append(evaluate_production(c, inp, policy, prometheus, confidence, route_re))
     return combine(policy, inp, results, confidence)

@@ -80,6 +80,10 @@ def _samples(r: CriterionResult) -> str:
 def render_markdown(d: Decision) -> str:
     lines = [f"# Gate decision, phase {d.phase}: {d.verdict.upper()} (exit {d.exit_code})", ""]
     lines += [d.summary, ""]
+    for note in d.notes:
+        lines.append(f"> {note}")
+    if d.notes:
+        lines.append("")
     if d.verdict == "go" and d.approvals:
         missing = d.approvals.get("missing", [])
         lines.append("**Approvals still missing before the next phase:** "
@@ -126,6 +130,4 @@ def render_markdown(d: Decision) -> str:
             else:
                 lines.append(f"- {key.replace('_', ' ')}: {value}")
         lines.append("")
-    for note in d.notes:
-        lines.append(f"> {note}")
     return "\n".join(lines).rstrip()
