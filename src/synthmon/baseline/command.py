@@ -12,7 +12,6 @@ import click
 import requests
 
 from synthmon.baseline.collect import CollectError, Plan, collect
-from synthmon.baseline.report import build_baseline, write_reports
 from synthmon.policy import Policy, PolicyError, load_policy
 
 # Off loopback the baseline runs against real deployments, production included: at least
@@ -116,6 +115,8 @@ def baseline_command(target: str, wanted: int, out_dir: str, policy_path: str | 
                                                                err=True))
         except CollectError as exc:
             raise click.ClickException(str(exc)) from exc
+    from synthmon.baseline.report import build_baseline, write_reports
+
     first = result.runs[0].summary if result.runs else {}
     meta = {
         "target": url, "target_name": first.get("target_name") or name,

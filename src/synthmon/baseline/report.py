@@ -149,9 +149,12 @@ def to_markdown(doc: dict[str, Any]) -> str:
     ]
     for name, e in _critical_first(doc):
         ci = e["p95_ci_ms"]
-        ci_text = "–" if not e["count"] else (
-            f"{_ms(ci['low'])} – {_ms(ci['high'])}" if ci["high"] is not None
-            else f"≥ {_ms(ci['low'])} (n < {ci_n})")
+        if ci["high"] is not None and ci["low"] is not None:
+            ci_text = f"{_ms(ci['low'])} – {_ms(ci['high'])}"
+        elif ci["low"] is not None:
+            ci_text = f"≥ {_ms(ci['low'])} (n < {ci_n})"
+        else:
+            ci_text = f"– (n < {ci_n})" if e["count"] else "–"
         lines.append(
             f"| `{name}` | {'yes' if e['critical'] else 'no'} | {e['count']} | {e['errors']} "
             f"| {_ms(e['min_ms'])} | {_ms(e['p50_ms'])} | **{_ms(e['p95_ms'])}** | {ci_text} "
@@ -185,8 +188,12 @@ def write_plot(doc: dict[str, Any], path: Path, slo_ms: float | None = None,
     try:
         if names:
             data = [doc["endpoints"][n]["latencies_ms"] for n in names]
-            ax.boxplot(data, vert=False, whis=(5, 95), showfliers=True,
-                       flierprops={"markersize": 2, "alpha": 0.4})
+            style = {"whis": (5, 95), "showfliers": True,
+                     "flierprops": {"markersize": 2, "alpha": 0.4}}
+            try:
+                ax.boxplot(data, orientation="horizontal", **style)  # matplotlib >= 3.10
+            except TypeError:
+                ax.boxplot(data, vert=False, **style)
             p99 = [doc["endpoints"][n]["p99_ms"] for n in names]
             ax.scatter(p99, range(1, len(names) + 1), marker="|", s=120, color="black",
                        label="P99", zorder=3)
