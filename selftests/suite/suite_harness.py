@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -102,11 +102,22 @@ def hanging_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def canned_server(status: int, content_type: str, body: bytes) -> Iterator[str]:
-    """Answers every request with the same status, content type and body."""
+def canned_server(status: int, content_type: str, body: bytes,
+                  answer: Callable[[], tuple[int, str, bytes]] | None = None) -> Iterator[str]:
+    """Answers every request with the same status, content type and body (or what
+    `answer()` returns, called once per request)."""
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            code, ctype, payload = answer() if answer else (status, content_type, body)
+            self._send(code, ctype, payload)
+
+        def _send(self, status: int, content_type: str, body: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
