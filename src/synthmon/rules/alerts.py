@@ -262,6 +262,19 @@ def trend_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
             f"more than {TREND_FACTOR:g}x its {long_} level and above {_pct(floor)}.",
             now, extra={"trend": status_class}, for_=TREND_FOR, runbook=runbook,
         ))
+    floor = inputs.criterion("schema_failure_rate").threshold * TREND_FLOOR_OF_THRESHOLD
+    now, before = r.schema_ratio(short), r.schema_ratio(long_)
+    alerts.append(_alert(
+        "RisingSchemaFailures",
+        f"{now} > {TREND_FACTOR:g} * {before}\nand {now} > {floor:g}",
+        TICKET,
+        "Schema failures rising on {{ $labels.http_request_method }} {{ $labels.url_template }} "
+        "({{ $labels.cohort }})",
+        "The share of responses failing their JSON Schema on {{ $labels.http_request_method }} "
+        "{{ $labels.url_template }} ({{ $labels.cohort }}) over "
+        f"{short} is more than {TREND_FACTOR:g}x its {long_} level and above {_pct(floor)}.",
+        now, extra={"trend": "schema"}, for_=TREND_FOR, runbook=runbook,
+    ))
     now, before = r.latency_p95(short), r.latency_p95(long_)
     slo_s = inputs.latency_slo_ms / 1000
     alerts.append(_alert(

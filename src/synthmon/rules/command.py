@@ -18,13 +18,18 @@ from synthmon.rules.build import DEFAULT_RUNBOOK_URL, build_rules, to_yaml
 @click.option("--window", default=None, help="Override the policy's rolling window, e.g. 10m.")
 @click.option("--runbook-url", default=DEFAULT_RUNBOOK_URL, show_default=True,
               help="Base URL of RUNBOOK.md; each alert links to its section.")
+@click.option("--update-runbook", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Rewrite the generated blocks of this RUNBOOK.md from the policy instead.")
 def rules_command(policy_path: str | None, out: str | None, window: str | None,
-                  runbook_url: str) -> None:
+                  runbook_url: str, update_runbook: str | None) -> None:
     """The policy as Prometheus recording and alerting rules (YAML).
 
     Every rollback criterion pages; rising 4xx/5xx/latency open tickets; the SLO gets
     multiwindow, multi-burn-rate alerts. Check the output with `promtool check rules`.
     """
+    if update_runbook:
+        _update_runbook(Path(update_runbook), policy_path)
+        return
     try:
         text = to_yaml(build_rules(load_policy(policy_path), window=window,
                                    runbook_url=runbook_url))
@@ -35,3 +40,17 @@ def rules_command(policy_path: str | None, out: str | None, window: str | None,
         return
     Path(out).write_text(text, encoding="utf-8")
     click.echo(f"synthmon rules: wrote {out}", err=True)
+
+
+def _update_runbook(path: Path, policy_path: str | None) -> None:
+    from synthmon.rules.runbook import render
+
+    try:
+        before = path.read_text(encoding="utf-8")
+        after = render(before, load_policy(policy_path))
+    except (PolicyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if after != before:
+        path.write_text(after, encoding="utf-8")
+    click.echo(f"synthmon rules: {path} {'updated' if after != before else 'already current'}",
+               err=True)

@@ -1,0 +1,126 @@
+"""The generated parts of RUNBOOK.md: endpoints, SLO, thresholds, ramp, alerts.
+
+RUNBOOK.md holds blocks between `<!-- synthmon:NAME:begin -->` and `<!-- synthmon:NAME:end -->`
+markers; `synthmon rules --update-runbook RUNBOOK.md` rewrites them from the policy and the
+rules, and a selftest fails when the file differs from what this module would write. The
+prose around the blocks is written by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from synthmon.policy import Policy
+from synthmon.rules.build import alerts_of, build_rules
+
+_BLOCK = re.compile(r"(<!-- synthmon:(?P<name>[a-z]+):begin -->\n)(?P<body>.*?)"
+                    r"(<!-- synthmon:(?P=name):end -->)", re.S)
+
+_COMPARISON = {
+    "absolute": "canary above the threshold",
+    "relative_to_control": "canary vs control, relative",
+    "relative_to_baseline": "canary vs baseline (the control when no baseline), relative",
+    "percentage_points": "canary vs baseline (the control when none), percentage points",
+}
+
+
+def _threshold(c: dict[str, Any]) -> str:
+    value, unit, comparison = float(c["threshold"]), c.get("unit", "ratio"), c["comparison"]
+    if unit == "ms":
+        return f"P95 > {value:g} ms"
+    if unit == "count":
+        return f"> {value:g}"
+    if unit == "budget_fraction":
+        return f"> {value * 100:g}% of the error budget in one phase"
+    if comparison == "percentage_points":
+        return f"+{value * 100:g} pp"
+    if comparison == "relative_to_control" and c.get("metric", "").endswith("drop"):
+        return f"{value * 100:g}% below"
+    if comparison.startswith("relative"):
+        return f"> {value * 100:g}% above"
+    return f"> {value * 100:g}%"
+
+
+def thresholds(policy: Policy) -> str:
+    rows = ["| criterion | what | threshold | compared | min. sample | data |",
+            "|---|---|---|---|--:|---|"]
+    for c in policy.data.get("criteria", []):
+        rows.append(f"| `{c['id']}` | {c['title']} | {_threshold(c)} | "
+                    f"{_COMPARISON.get(c['comparison'], c['comparison'])} | "
+                    f"{c.get('min_samples', 1)} | {c.get('source', '')} |")
+    window = policy.data.get("window", "")
+    rows += ["", f"Rolling window: **{window}**. Any one criterion tripping means rollback."]
+    return "\n".join(rows)
+
+
+def slo(policy: Policy) -> str:
+    s = policy.data.get("slo", {})
+    return "\n".join([
+        f"- Availability: **{float(s.get('availability', 0)) * 100:g}%** "
+        f"(error budget period {s.get('error_budget_period', '7d')})",
+        f"- Latency: P95 about **{s.get('latency_p95_ms')} ms**",
+    ])
+
+
+def phases(policy: Policy) -> str:
+    approvals = ", ".join(policy.data.get("approvals", []))
+    rows = ["| phase | traffic | duration | scope (suite markers) | go needs |",
+            "|---|--:|---|---|---|"]
+    for name, p in policy.data.get("phases", {}).items():
+        scope = p.get("scope") or "everything"
+        rows.append(f"| `{name}` | {p.get('traffic_percent')}% | {p.get('duration')} | "
+                    f"`{scope}` | green gate + {approvals} |")
+    return "\n".join(rows)
+
+
+def endpoints(policy: Policy) -> str:
+    rows = ["| target | URL | cohort | environment |", "|---|---|---|---|"]
+    for name, t in policy.targets.items():
+        rows.append(f"| `{name}` | {t.get('url')} | {t.get('cohort')} | "
+                    f"{t.get('environment')} |")
+    rows += ["", "| endpoint | critical | budget | hard limit |", "|---|---|--:|--:|"]
+    budgets = policy.data.get("budgets", {}).get("endpoints", {})
+    for name, b in budgets.items():
+        rows.append(f"| `{name}` | {'yes' if b.get('critical') else 'no'} | "
+                    f"{b.get('budget_ms')} ms | {b.get('hard_limit_ms')} ms |")
+    return "\n".join(rows)
+
+
+def alerts(policy: Policy) -> str:
+    rows = ["| alert | severity | criterion / kind | summary |", "|---|---|---|---|"]
+    seen = set()
+    for rule in alerts_of(build_rules(policy)):
+        labels = rule["labels"]
+        kind = (labels.get("criterion") or labels.get("trend")
+                or f"SLO burn {labels.get('burn_rate')}x")
+        summary = re.sub(r"\{\{ \$labels\.(\w+) \}\}", r"<\1>", rule["annotations"]["summary"])
+        if (rule["alert"], summary) in seen:
+            continue
+        seen.add((rule["alert"], summary))
+        rows.append(f"| [{rule['alert']}](#{rule['alert'].lower()}) | {labels['severity']} | "
+                    f"{kind} | {summary} |")
+    return "\n".join(rows)
+
+
+GENERATORS: dict[str, Callable[[Policy], str]] = {
+    "endpoints": endpoints, "slo": slo, "thresholds": thresholds, "phases": phases,
+    "alerts": alerts,
+}
+
+
+def render(text: str, policy: Policy) -> str:
+    """The runbook with every generated block rewritten; unknown block names are errors."""
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name not in GENERATORS:
+            raise ValueError(f"RUNBOOK.md: unknown generated block {name!r} "
+                             f"(known: {', '.join(GENERATORS)})")
+        return f"{match.group(1)}{GENERATORS[name](policy)}\n{match.group(4)}"
+
+    return _BLOCK.sub(replace, text)
+
+
+def block_names(text: str) -> list[str]:
+    return [m.group("name") for m in _BLOCK.finditer(text)]
