@@ -37,10 +37,10 @@ class SuiteRun:
 
 
 @contextlib.contextmanager
-def sandbox(*faults: str) -> Iterator[str]:
+def sandbox(*faults: str, access_log: str = "-") -> Iterator[str]:
     """A `synthmon sandbox` process on a free port, with these fault SPECs; yields its URL."""
     args = [arg for spec in faults for arg in ("--fault", spec)]
-    process = EmbeddedSandbox(["--access-log", "-", *args])
+    process = EmbeddedSandbox(["--access-log", access_log, *args])
     try:
         yield process.wait_ready()
     finally:
@@ -55,9 +55,10 @@ def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
 
 
 def run_suite(target: str, *args: str, env: dict[str, str] | None = None,
-              timeout: float = SUITE_TIMEOUT_S) -> SuiteRun:
+              timeout: float = SUITE_TIMEOUT_S, reports_dir: str | None = None) -> SuiteRun:
     """`pytest --target TARGET ARGS` from the repository root, as QA would type it."""
-    with tempfile.TemporaryDirectory(prefix="synthmon-selftest-") as reports:
+    with tempfile.TemporaryDirectory(prefix="synthmon-selftest-") as scratch:
+        reports = reports_dir or scratch
         command = [sys.executable, "-m", "pytest", "--target", target, "-p", "no:cacheprovider",
                    "-q", "-rfE", f"--reports-dir={reports}", *args]
         started = time.monotonic()

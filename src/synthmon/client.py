@@ -251,6 +251,7 @@ class ApiClient:
                                      synthetic_id, "", "", time.time(), expected, 0,
                                      "target-down"))
             pytest.fail(f"{check}: {method} {route} was not sent: {exc}", pytrace=False)
+        context = core.run_context()  # the first call's probe may have learnt the build
         kwargs: dict[str, Any] = {"params": query, "headers": request_headers}
         if json is not _UNSET:
             kwargs["json"] = json

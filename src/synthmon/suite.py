@@ -124,7 +124,7 @@ class SynthmonSuite:
         canary with canary because of mis-routing."""
         client = ApiClient(self.core)
         try:
-            response = client.request("GET", "/health", checked=False)
+            response = client.request("GET", "/health", expect=200, checked=False)
         except TargetDown as exc:
             self._url = None
             self._target_error = f"the target {self.spec_label} is down: {exc}"

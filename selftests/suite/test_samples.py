@@ -1,0 +1,68 @@
+"""One complete Sample per HTTP call, seen by the sample hook on the worker that made it,
+carried to the xdist controller exactly once, and matching what the target logged."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from suite_harness import run_suite, sandbox
+
+from synthmon.samples import Sample
+
+SINK = '''
+import json, os
+def synthmon_sample_recorded(sample, item):
+    with open(os.environ["SAMPLE_SINK"], "a") as sink:
+        sink.write(json.dumps(sample.to_dict()) + "\\n")
+'''
+HEX32, HEX16 = re.compile(r"^[0-9a-f]{32}$"), re.compile(r"^[0-9a-f]{16}$")
+
+
+@pytest.mark.slow
+def test_every_call_is_one_complete_sample_on_worker_and_controller(tmp_path):
+    (tmp_path / "sample_sink.py").write_text(SINK)
+    sink, access_log, reports = (tmp_path / "samples.jsonl", tmp_path / "access.jsonl",
+                                 tmp_path / "reports")
+    with sandbox(access_log=str(access_log)) as url:
+        run = run_suite(url, "-n", "2", "-p", "sample_sink", "--region", "eu-test",
+                        "--device", "mobile", reports_dir=str(reports),
+                        env={"SAMPLE_SINK": str(sink), "PYTHONPATH": str(tmp_path)})
+    assert run.passed, run.output
+    samples = [Sample.from_dict(json.loads(line)) for line in sink.read_text().splitlines()]
+    assert len(samples) > 40
+
+    ids = [s.synthetic_id for s in samples]
+    assert len(set(ids)) == len(ids), "synthetic ids must be unique per call"
+    run_id = samples[0].run_id
+    for s in samples:
+        assert s.run_id == run_id and s.synthetic_id.startswith(run_id + ".")
+        assert re.fullmatch(r"[A-Za-z0-9_-]+\.\d+", s.synthetic_id.removeprefix(run_id + ".")), \
+            s.synthetic_id
+        assert HEX32.match(s.trace_id) and HEX16.match(s.span_id), s
+        assert s.status is not None and s.total_ms > 0 and s.ttfb_ms is not None, s
+        assert s.ttfb_ms <= s.total_ms
+        assert s.expected_status is not None, s
+        assert s.budget_ms > 0 and s.hard_limit_ms >= s.budget_ms
+        assert (s.region, s.device, s.cohort, s.target) == ("eu-test", "mobile", "control", url)
+        assert s.build_id == "sandbox-local" or s.route == "/health", s
+        assert "{" in s.route or not re.search(r"/(sch|app|chk)_", s.route), s.route
+        assert s.check.startswith("tests/"), s.check
+        assert s.attempts == 1
+
+    # the target saw the same calls with the same ids and trace context (log correlation)
+    logged = {}
+    for line in access_log.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("synthetic_id"):
+            logged[entry["synthetic_id"]] = entry
+    for s in samples:
+        entry = logged.get(s.synthetic_id)
+        assert entry is not None, f"{s.synthetic_id} not in the target's access log"
+        assert entry["trace_id"] == s.trace_id and entry["status"] == s.status
+        assert entry["synthetic"] in (True, "true", 1)
+
+    # the controller received each sample exactly once (reports read it there)
+    summary = json.loads(next(reports.glob("*/summary.json")).read_text())
+    assert sorted(r["synthetic_id"] for r in summary["requests"]) == sorted(ids)
