@@ -111,3 +111,60 @@ def test_fault_after_the_first_cycle_is_confirmed_and_then_recovers(tmp_path: Pa
     assert metric(final, "synthmon_check_status", check=check) == 0
     assert metric(final, "synthmon_check_last_success_timestamp_seconds", check=check) > 0
     assert metric(final, "synthmon_monitor_run_duration_seconds_count", kind="retry") == 2
+
+
+@pytest.mark.slow
+def test_survives_a_target_outage_and_recovers_when_it_is_back(tmp_path: Path):
+    """The sandbox dies after the first cycle and comes back on the same port later."""
+    first = tmp_path / "first"
+    first.mkdir()
+    with running_sandbox(first) as sandbox:
+        url = sandbox.url
+        port = url.rsplit(":", 1)[1]
+        monitor = subprocess.Popen(
+            [sys.executable, "-m", "synthmon.cli", "monitor", "--target", url,
+             "--interval", "4", "--iterations", "4", "--retries", "1", "--retry-base", "0.2",
+             "--reports-dir", str(tmp_path / "runs"), "--", "-m", "health",
+             "-k", "health_is_ok"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        events: list[dict] = []
+
+        def next_event(name: str, timeout: float = 60) -> dict:
+            assert monitor.stderr is not None
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                line = monitor.stderr.readline()
+                if not line:
+                    break
+                if line.startswith("{"):
+                    events.append(json.loads(line))
+                    if events[-1]["event"] == name:
+                        return events[-1]
+            raise AssertionError(f"no {name} event; saw {events}")
+
+        try:
+            next_event("cycle_finished")
+            # leaving the with-block below stops the sandbox: the outage
+        except BaseException:
+            monitor.kill()
+            raise
+    try:
+        failing = next_event("cycle_finished")
+        while not failing["failing"]:
+            failing = next_event("cycle_finished")
+        second = tmp_path / "second"
+        second.mkdir()
+        with running_sandbox(second, "--port", port) as back:
+            assert back.url == url
+            next_event("monitor_stopped", timeout=90)
+            monitor.wait(30)
+    finally:
+        if monitor.poll() is None:
+            monitor.kill()
+            monitor.wait()
+    assert monitor.returncode == 0
+    moves = [(e["from"], e["to"]) for e in events if e["event"] == "transition"
+             and e["check"].endswith("test_health_is_ok")]
+    assert ("degraded", "failing") in moves and ("failing", "recovered") in moves, moves
+    assert not [e for e in events if e["event"] == "cycle_error"]

@@ -164,6 +164,8 @@ class Monitor:
             node_ids = None if RUN_CHECK in pending else pending
             retry = self._run(cycle, node_ids, f"retry{attempt}")
             busy += retry.duration_s
+            if self._stop.is_set() and retry.error:
+                break  # abandoned: neither clears nor confirms anything
             self._apply_retry(cycle, attempt, pending, retry, node_ids is None)
 
         if not self._stop.is_set():
@@ -216,7 +218,9 @@ class Monitor:
 
     def _apply_scheduled(self, cycle: int, result: RunResult) -> None:
         now = self.clock()
-        produced = bool(result.checks) and not (result.error and self._stop.is_set())
+        if self._stop.is_set() and result.error:
+            return  # an abandoned run says nothing about the target
+        produced = bool(result.checks)
         self._publish(self.tracker.scheduled(RUN_CHECK, produced, cycle, now))
         self._record_check(RUN_CHECK, result.duration_s, produced)
         if not produced:
