@@ -42,5 +42,10 @@ lint: install
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# Render the last run's Allure results offline (Allure 3 from npm, allure2 plugin, no analytics).
+allure:
+	ALLURE_NO_ANALYTICS=true npx --yes -p allure@3.18.0 -p @allurereport/plugin-allure2@3.18.0 \
+	  allure generate --config allurerc.mjs --output allure-report reports/latest/allure-results
+
 clean:
 	rm -rf $(VENV) reports/*/ reports/latest reports/history.sqlite* allure-report
