@@ -52,7 +52,9 @@ def load(path: Path) -> dict:
     return data
 
 
-@pytest.mark.parametrize("workflow", [MONITOR, GATE], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "workflow", sorted({MONITOR, GATE, *WORKFLOWS.glob("*.y*ml")}), ids=lambda p: p.name
+)
 def test_actionlint_passes(workflow: Path):
     findings = lint(workflow)
     assert findings == [], "\n".join(
