@@ -33,7 +33,7 @@ def make_samples(n: int, cohort: str = "control", seed: int = 1, *, base_ms: flo
             schema_ok = False
         ms = rng.lognormvariate(0, 0.35) * base_ms + extra_ms
         out.append(Sample(
-            run_id="r1", check=f"tests/synthetic/test_x.py::test_{i % 7}", method=method,
+            run_id=f"r{i // 35}", check=f"tests/synthetic/test_x.py::test_{i % 7}", method=method,
             route=route, status=status, total_ms=ms, ttfb_ms=ms * 0.8, schema_ok=schema_ok,
             schema_error=None if schema_ok is not False else "items.0.amount: not a number",
             budget_ms=150, hard_limit_ms=1000, budget_verdict="ok",

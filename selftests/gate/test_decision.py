@@ -28,7 +28,7 @@ def gate(policy, canary, control, elapsed=120.0, baseline=None, only=None):
 
 
 def test_healthy_vs_healthy_is_go_and_says_what_it_did_not_evaluate(policy):
-    d = gate(policy, make_samples(1200, "canary", 2), make_samples(1200, "control", 3))
+    d = gate(policy, make_samples(2400, "canary", 2), make_samples(2400, "control", 3))
     assert d.verdict == "go" and d.exit_code == 0
     assert all(d.by_id(i).verdict == "go" for i in SYNTHETIC)
     assert d.by_id("signup_completion").verdict == "not_applicable"
@@ -36,14 +36,15 @@ def test_healthy_vs_healthy_is_go_and_says_what_it_did_not_evaluate(policy):
 
 
 @pytest.mark.parametrize(("fault", "criterion"), [
-    ({"error_rate": 0.015}, "http_5xx_rate"),
+    ({"error_rate": 0.015, "n": 2400}, "http_5xx_rate"),
     ({"extra_ms": 6.0}, "latency_p95_regression"),
     ({"extra_ms": 200.0}, "latency_p95_critical"),
     ({"schema_rate": 0.3, "schema_route": "/api/v1/scholarships"}, "schema_failure_rate"),
     ({"auth_rate": 0.5}, "auth_error_rate"),
 ])
 def test_each_fault_trips_its_criterion(policy, fault, criterion):
-    d = gate(policy, make_samples(1200, "canary", 2, **fault), make_samples(1200, "control", 3))
+    n = fault.pop("n", 1200)
+    d = gate(policy, make_samples(n, "canary", 2, **fault), make_samples(n, "control", 3))
     assert d.verdict == "rollback" and d.exit_code == 1
     assert criterion in d.tripped(), d.summary
     result = d.by_id(criterion)
@@ -62,8 +63,8 @@ def test_short_window_holds_and_says_how_much_more(policy):
     d = gate(policy, make_samples(60, "canary", 2), make_samples(60, "control", 3), elapsed=20)
     assert d.verdict == "hold" and d.exit_code == 2
     r = d.by_id("http_5xx_rate")
-    assert r.verdict == "hold" and r.needs["requests"] == 300 - 60
-    assert r.needs["minutes"] == pytest.approx(240 / 180, abs=0.05)
+    assert r.verdict == "hold" and r.needs["requests"] == 2000 - 60
+    assert r.needs["minutes"] == pytest.approx(1940 / 180, abs=0.05)
     assert "more" in r.reason
 
 
@@ -100,7 +101,7 @@ def test_vs_baseline_uses_the_baseline_and_falls_back_to_control(policy):
 def test_decision_stays_within_the_false_rollback_budget_on_healthy_resamples(policy):
     trips = 0
     for seed in range(60):
-        d = gate(policy, make_samples(400, "canary", 100 + seed),
-                 make_samples(400, "control", 500 + seed))
+        d = gate(policy, make_samples(2000, "canary", 100 + seed),
+                 make_samples(2000, "control", 500 + seed))
         trips += d.verdict == "rollback"
     assert trips <= 1
