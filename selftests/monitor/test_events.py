@@ -26,3 +26,9 @@ def test_github_annotations_mark_the_failing_check_and_its_file():
         "tests/synthetic/test_b2c.py::test_x: scheduled run and 3 re-run(s) failed",
         "::notice title=synthmon check recovered::synthmon:run",
     ]
+
+
+def test_a_broken_log_stream_does_not_raise():
+    out = io.StringIO()
+    out.close()
+    JsonLines(out)("cycle_finished", {"cycle": 1})

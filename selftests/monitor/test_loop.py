@@ -204,3 +204,25 @@ def test_metrics_exposition_names_the_loop_health(tmp_path):
         "synthmon_monitor_cycle_duration_seconds",
     ):
         assert name in text
+
+
+def test_a_wall_clock_step_back_does_not_stall_the_loop(tmp_path):
+    offset = [0.0]
+
+    def clock():
+        return time.time() + offset[0]
+
+    class Slow(StubRunner):
+        def run(self, node_ids, reports_dir):
+            time.sleep(0.3)  # overruns the 0.2 s interval: a tick is skipped
+            return super().run(node_ids, reports_dir)
+
+    def sink(event, fields):
+        if event == "ticks_skipped":
+            offset[0] -= 3600.0  # NTP steps the clock an hour back after the next tick is set
+
+    runner = Slow()
+    config = MonitorConfig(interval=0.2, iterations=2, reports_root=tmp_path / "runs")
+    started = time.monotonic()
+    Monitor(runner, config, emit=sink, clock=clock).run()
+    assert time.monotonic() - started < 5 and runner.count == 2

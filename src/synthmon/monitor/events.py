@@ -24,8 +24,11 @@ class JsonLines:
             "event": event,
             **fields,
         }
-        self.stream.write(json.dumps(line, default=str, separators=(",", ":")) + "\n")
-        self.stream.flush()
+        try:
+            self.stream.write(json.dumps(line, default=str, separators=(",", ":")) + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken log stream must not stop the monitoring itself
 
 
 def github_annotations(stream: TextIO | None = None) -> EventSink:

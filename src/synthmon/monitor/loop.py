@@ -85,7 +85,9 @@ class Monitor:
         """Wait until clock() >= t; True when a stop was requested meanwhile."""
         while not self._stop.is_set():
             remaining = t - self.clock()
-            if remaining <= 0:
+            # remaining > interval: the wall clock stepped back (NTP); go now rather than
+            # wait out the step (no wait the loop asks for is ever longer than the interval).
+            if remaining <= 0 or remaining > self.config.interval:
                 return False
             self._stop.wait(min(remaining, 1.0))
         return True
