@@ -50,15 +50,16 @@ REPLAY = [
 ]
 
 
-def run_suite(url: str, scratch: Path) -> dict[str, float]:
+def run_suite(url: str, scratch: Path, *extra: str) -> dict[str, float]:
     (scratch / "bench_sink.py").write_text(SINK)
     sink = scratch / "samples.jsonl"
+    sink.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SYNTH_"))}
     env.update(SAMPLE_SINK=str(sink), PYTHONPATH=str(scratch))
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--target", url, "-p", "no:cacheprovider", "-q",
-         "-p", "bench_sink", f"--reports-dir={scratch / 'reports'}"],
+         "-p", "bench_sink", f"--reports-dir={scratch / 'reports'}", *extra],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
@@ -70,46 +71,53 @@ def run_suite(url: str, scratch: Path) -> dict[str, float]:
     return {"wall_s": wall, "pytest_s": pytest_s, "calls": len(samples), "inside_s": inside}
 
 
-def bare(url: str, method: str, path: str, n: int) -> list[float]:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
-    sep = "&" if "?" in path else "?"
-    headers = {"User-Agent": "ScholarshipAI-Canary/1.0", "Accept": "application/json",
-               "X-Synthetic-Id": "bench.bare.1",
-               "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
-    times = []
-    for _ in range(n):
+class Bare:
+    """A keep-alive http.client connection sending the client's headers."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        self.headers = {"User-Agent": "ScholarshipAI-Canary/1.0", "Accept": "application/json",
+                        "Accept-Encoding": "gzip, deflate", "X-Synthetic-Id": "bench.bare.1",
+                        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+    def call(self, method: str, path: str) -> float:
+        sep = "&" if "?" in path else "?"
         t0 = time.perf_counter()
-        conn.request(method, path + sep + "e2e=1", headers=headers)
-        resp = conn.getresponse()
-        resp.read()
-        times.append((time.perf_counter() - t0) * 1000)
-    conn.close()
-    return times
+        self.conn.request(method, path + sep + "e2e=1", headers=self.headers)
+        self.conn.getresponse().read()
+        return (time.perf_counter() - t0) * 1000
 
 
-def via_client(
-    url: str, method: str, path: str, schema: str, n: int
-) -> tuple[list[float], list[float]]:
+def make_client(url: str) -> ApiClient:
     policy = load_policy(REPO / "canary-policy.yaml")
     context = RunContext(new_run_id(), url, "url", "control", "bench", "bench", "", "", "bench",
                          time.time())
-    recorded: list[object] = []
     core = ClientCore(base_url=lambda: url, settings=ClientSettings.from_policy(policy.client),
                       schemas=SchemaStore(REPO / "schemas"), budgets=Budgets(policy),
                       run_context=lambda: context, current_check=lambda: ("bench", "bench"),
-                      record=recorded.append)
-    api = ApiClient(core)
+                      record=lambda sample: None)
+    return ApiClient(core)
+
+
+def replay(url: str, method: str, path: str, schema: str, n: int) -> dict[str, list[float]]:
+    """Alternate bare and api calls, so a change in machine load hits both alike."""
+    bare, api = Bare(url), make_client(url)
     route, _, query = path.partition("?")
     params = dict(p.split("=", 1) for p in query.split("&")) if query else None
-    measured, full = [], []
-    for _ in range(n):
+    out: dict[str, list[float]] = {"bare": [], "measured": [], "full": []}
+    for i in range(n + 20):  # the first 20 warm both up
+        b = bare.call(method, path)
         t0 = time.perf_counter()
         resp = api.request(method, route, params=params, expect=200, schema=schema)
-        full.append((time.perf_counter() - t0) * 1000)
-        measured.append(resp.sample.total_ms)
-    core.session.close()
-    return measured, full
+        full = (time.perf_counter() - t0) * 1000
+        if i >= 20:
+            out["bare"].append(b)
+            out["measured"].append(resp.sample.total_ms)
+            out["full"].append(full)
+    bare.conn.close()
+    api.core.session.close()
+    return out
 
 
 def pct(values: list[float], q: float) -> float:
@@ -125,7 +133,9 @@ def main() -> None:
         url = sandbox.wait_ready()
         with tempfile.TemporaryDirectory(prefix="synthmon-bench-") as scratch:
             suite = run_suite(url, Path(scratch))
+            bare_suite = run_suite(url, Path(scratch), "-p", "no:synthmon-telemetry")
         own = suite["pytest_s"] - suite["inside_s"]
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print("== the suite, one run (pytest --target URL, subprocess)")
         print(f"wall time (process start to exit)   {suite['wall_s']:8.2f} s")
         print(f"pytest's own figure (tests only)     {suite['pytest_s']:8.2f} s")
@@ -134,15 +144,17 @@ def main() -> None:
         print(f"the monitor's own time (pytest - in) {own:8.2f} s = "
               f"{own / suite['calls'] * 1000:.2f} ms per call")
         print(f"process start-up and shutdown        {suite['wall_s'] - suite['pytest_s']:8.2f} s")
+        print(f"same run without the telemetry/reports plugin: wall {bare_suite['wall_s']:.2f} s, "
+              f"pytest {bare_suite['pytest_s']:.2f} s, inside requests "
+              f"{bare_suite['inside_s']:.2f} s")
+        print("(the expired-token check waits for its 1 s token to expire: 0-1 s of any run)")
         print()
         print(f"== the same requests replayed, {args.repeat} each (ms; median / p95)")
         print(f"{'endpoint':28} {'bare http.client':>18} {'api measured':>16} {'delta':>7} "
               f"{'api full call':>15} {'own cost':>9}")
         for label, method, path, schema in REPLAY:
-            bare(url, method, path, 20)  # warm both paths up
-            via_client(url, method, path, schema, 20)
-            b = bare(url, method, path, args.repeat)
-            measured, full = via_client(url, method, path, schema, args.repeat)
+            figures = replay(url, method, path, schema, args.repeat)
+            b, measured, full = figures["bare"], figures["measured"], figures["full"]
             bm, mm, fm = (statistics.median(x) for x in (b, measured, full))
             print(f"{label:28} {bm:8.2f} / {pct(b, 95):6.2f} {mm:7.2f} / {pct(measured, 95):6.2f} "
                   f"{mm - bm:+7.2f} {fm:6.2f} / {pct(full, 95):6.2f} {fm - mm:+9.2f}")
