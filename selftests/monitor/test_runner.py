@@ -125,3 +125,13 @@ def test_sigterm_abandons_the_run_kills_the_child_and_exits_cleanly(suite: Path,
     run = next(e for e in events if e["event"] == "run_finished")
     assert "abandoned" in run["error"]
     assert os.path.exists(tmp_path / "runs" / "monitor-state.json")
+
+
+def test_a_crashed_run_is_not_credited_with_the_previous_runs_report(suite: Path, tmp_path):
+    root = tmp_path / "reports"
+    good = PytestRunner("http://x", PLAIN, suite_root=suite, reports_root=root)
+    assert good.run(None, tmp_path / "r1").checks  # writes root/junit.xml
+    crashed = PytestRunner("http://x", [*PLAIN, "--no-such-option"], suite_root=suite,
+                           reports_root=root)
+    result = crashed.run(None, tmp_path / "r2")
+    assert result.checks == {} and "wrote no junit.xml" in result.error

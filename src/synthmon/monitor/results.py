@@ -99,19 +99,31 @@ def _summary_checks(data: dict[str, Any]) -> dict[str, CheckResult]:
     return results
 
 
-def newest(root: Path, name: str, since: float) -> Path | None:
-    """The newest file called `name` under root written after `since` (unix seconds)."""
-    found = [p for p in root.rglob(name) if p.is_file() and p.stat().st_mtime >= since]
+def report_files(root: Path) -> set[Path]:
+    """The summary.json and junit.xml files under root now (taken before a run starts)."""
+    return {p for name in ("summary.json", "junit.xml") for p in root.rglob(name)}
+
+
+def newest(root: Path, name: str, since: float, seen: frozenset[Path] = frozenset()) -> Path | None:
+    """The newest file called `name` under root written after `since` and not in `seen`."""
+    found = [
+        p for p in root.rglob(name)
+        if p not in seen and p.is_file() and p.stat().st_mtime >= since
+    ]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
-def read_run(reports_dir: Path, suite_root: Path, since: float) -> dict[str, CheckResult]:
+def read_run(
+    reports_dir: Path, suite_root: Path, since: float, seen: frozenset[Path] = frozenset()
+) -> dict[str, CheckResult]:
     """Per-check outcomes of the run that wrote into reports_dir after `since`.
 
-    summary.json is preferred (node ids verbatim); junit.xml is the fallback every pytest
-    can write. Empty when the run wrote neither.
+    `seen` are the report files that existed before the run: a run that crashed before
+    writing its own must not be credited with the previous run's results. summary.json is
+    preferred (node ids verbatim); junit.xml is the fallback every pytest can write.
+    Empty when the run wrote neither.
     """
-    summary = newest(reports_dir, "summary.json", since)
+    summary = newest(reports_dir, "summary.json", since, seen)
     if summary is not None:
         try:
             checks = _summary_checks(json.loads(summary.read_text()))
@@ -119,7 +131,7 @@ def read_run(reports_dir: Path, suite_root: Path, since: float) -> dict[str, Che
             checks = {}
         if checks:
             return checks
-    junit = newest(reports_dir, "junit.xml", since)
+    junit = newest(reports_dir, "junit.xml", since, seen)
     if junit is not None:
         try:
             return parse_junit(junit, suite_root)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from synthmon.monitor.results import RunResult, read_run
+from synthmon.monitor.results import RunResult, read_run, report_files
 
 
 class Runner(Protocol):
@@ -76,6 +76,7 @@ class PytestRunner:
             return RunResult(error="the monitor is stopping", reports_dir=reports_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         cmd = self.command(node_ids, run_dir)
+        seen = frozenset(report_files(reports_dir)) if reports_dir.exists() else frozenset()
         started = time.time()
         log_path = run_dir / "pytest-output.txt"
         with log_path.open("ab") as log:
@@ -98,7 +99,7 @@ class PytestRunner:
                 self._child = None
         if self._aborted:
             error = "the run was abandoned: the monitor is stopping"
-        checks = read_run(reports_dir, self.suite_root, since=started - 1.0)
+        checks = read_run(reports_dir, self.suite_root, since=started - 1.0, seen=seen)
         if error is None and not checks:
             error = (
                 f"pytest exited with {exit_code} and wrote no junit.xml or summary.json "
