@@ -1,0 +1,172 @@
+"""Real processes for the end-to-end test: sandboxes, a Prometheus on loopback, a small load.
+
+Every process is started with its own temp files and stopped by the caller's ExitStack;
+nothing listens beyond 127.0.0.1 and the load is bounded in requests and in time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+HEADERS = {"User-Agent": "ScholarshipAI-Canary/1.0"}
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait(what: str, ready, process: subprocess.Popen[bytes], log: Path,
+          timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def sandbox(workdir: Path, name: str, *args: str) -> Iterator[str]:
+    ready, log = workdir / f"{name}-ready.json", workdir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1", "--port",
+             "0", "--ready-file", str(ready), *args], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait(f"sandbox {name}", ready.exists, process, log)
+        yield json.loads(ready.read_text())["url"]
+    finally:
+        _stop(process)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@contextlib.contextmanager
+def prometheus(workdir: Path, targets: dict[str, str], rule_file: Path) -> Iterator[str]:
+    """Prometheus scraping each cohort's sandbox every second, with the cohort as a target
+    label (as the canary's scrape config sets it), evaluating the rule file every second."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is not installed, so the end-to-end gate test cannot run: "
+                    "run `make system-deps` (Debian's prometheus package) and try again")
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
+                   "scrape_timeout": "900ms"},
+        "rule_files": [str(rule_file)],
+        "scrape_configs": [{
+            "job_name": "scholarshipai",
+            "static_configs": [{"targets": [url.split("://", 1)[1]],
+                                "labels": {"cohort": cohort}}
+                               for cohort, url in targets.items()],
+        }],
+    }
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    log = workdir / "prometheus.log"
+    port = _free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, f"--config.file={workdir / 'prometheus.yml'}",
+             f"--storage.tsdb.path={workdir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}",
+             "--storage.tsdb.retention.time=1h", "--log.level=warn"],
+            stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait("prometheus", lambda: _answers(f"{url}/-/ready"), process, log)
+        yield url
+    finally:
+        _stop(process)
+
+
+def query(prom: str, promql: str) -> list[dict[str, Any]]:
+    answer = requests.get(f"{prom}/api/v1/query", params={"query": promql}, timeout=5)
+    answer.raise_for_status()
+    return answer.json()["data"]["result"]
+
+
+def wait_for_targets(prom: str, cohorts: set[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        up = {r["metric"].get("cohort") for r in query(prom, "up == 1")}
+        if cohorts <= up:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"prometheus never scraped {cohorts} successfully")
+
+
+def firing_alerts(prom: str) -> list[dict[str, Any]]:
+    answer = requests.get(f"{prom}/api/v1/alerts", timeout=5)
+    answer.raise_for_status()
+    return [a for a in answer.json()["data"]["alerts"] if a["state"] == "firing"]
+
+
+class SignupLoad(threading.Thread):
+    """Student signups (and a search in ten calls) on each cohort, paced, until stopped or
+    out of its request or time budget; `delay_s` lets the gate's window begin first."""
+
+    def __init__(self, urls: dict[str, str], max_requests: int, max_seconds: float,
+                 per_second: float, delay_s: float = 0.0):
+        super().__init__(daemon=True)
+        self.urls, self.max_requests, self.max_seconds = urls, max_requests, max_seconds
+        self.delay_s = delay_s
+        self.pause = 1.0 / per_second
+        self.stop = threading.Event()
+        self.sent: dict[str, int] = {cohort: 0 for cohort in urls}
+        self.statuses: dict[int, int] = {}
+
+    def run(self) -> None:
+        if self.stop.wait(self.delay_s):
+            return
+        started = time.monotonic()
+        session = requests.Session()
+        n = 0
+        while not self.stop.is_set() and sum(self.sent.values()) < self.max_requests \
+                and time.monotonic() - started < self.max_seconds:
+            n += 1
+            for cohort, url in self.urls.items():
+                status = self._one(session, cohort, url, n)
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+                self.sent[cohort] += 1
+            self.stop.wait(self.pause)
+
+    @staticmethod
+    def _one(session: requests.Session, cohort: str, url: str, n: int) -> int:
+        """Nine signups for every search: the signup funnel is what the canary breaks."""
+        try:
+            if n % 10 == 0:
+                return session.get(f"{url}/api/v1/scholarships", headers=HEADERS, timeout=5,
+                                   params={"e2e": "1", "q": "science"}).status_code
+            return session.post(
+                f"{url}/api/v1/auth/signup", params={"e2e": "1"}, headers=HEADERS, timeout=5,
+                json={"email": f"load+{cohort}-{n}@sandbox.scholarshipai.test",
+                      "password": "load-password-0123", "role": "student"}).status_code
+        except requests.RequestException:
+            return 0
