@@ -1,0 +1,55 @@
+"""`synthmon rules` as SRE runs it: the file it writes, and a broken policy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from synthmon.policy import load_policy
+from synthmon.rules import build_rules, to_yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def rules(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "synthmon.cli", "rules", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_out_writes_exactly_the_generated_rules(tmp_path: Path) -> None:
+    out = tmp_path / "synthmon.yml"
+    done = rules("--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == to_yaml(build_rules(load_policy(REPO / "canary-policy.yaml")))
+    assert done.stdout == ""
+
+
+def test_stdout_and_a_window_override() -> None:
+    done = rules("--window", "10m")
+    assert done.returncode == 0, done.stderr
+    doc = yaml.safe_load(done.stdout)
+    names = {r.get("record") for g in doc["groups"] for r in g["rules"]}
+    assert "cohort:scholarshipai_http_5xx:ratio_rate10m" in names
+    assert "cohort:scholarshipai_http_5xx:ratio_rate15m" not in names
+
+
+def test_a_policy_without_a_criterion_fails_with_its_name(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "canary-policy.yaml").read_text())
+    data["criteria"] = [c for c in data["criteria"] if c["id"] != "signup_completion"]
+    policy = tmp_path / "canary-policy.yaml"
+    policy.write_text(yaml.safe_dump(data, sort_keys=False))
+    (tmp_path / "schemas").mkdir()
+    schema = REPO / "schemas" / "canary-policy.schema.json"
+    (tmp_path / "schemas" / schema.name).write_text(schema.read_text())
+    done = rules("--policy", str(policy))
+    assert done.returncode == 1
+    assert "signup_completion" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bad_window_is_a_sentence() -> None:
+    done = rules("--window", "soon")
+    assert done.returncode == 1
+    assert "'soon' is not a duration" in done.stderr and "Traceback" not in done.stderr
