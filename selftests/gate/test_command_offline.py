@@ -1,0 +1,132 @@
+"""`synthmon gate` and `synthmon approve` without sandboxes: samples from summary files,
+production signals from a stub Prometheus (a loopback HTTP server answering the query API)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from click.testing import CliRunner
+from factory import make_samples
+
+from synthmon.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_summary(path: Path, samples) -> Path:
+    path.mkdir(parents=True)
+    (path / "summary.json").write_text(json.dumps({"requests": [s.to_dict() for s in samples]}))
+    return path / "summary.json"
+
+
+@pytest.fixture
+def summaries(tmp_path):
+    return (write_summary(tmp_path / "canary", make_samples(2400, "canary", 2)),
+            write_summary(tmp_path / "control", make_samples(2400, "control", 3)))
+
+
+class StubPrometheus(BaseHTTPRequestHandler):
+    """Production at signup: control completes 1000 of 1000 starts, canary 850 (-15%)."""
+
+    answers: ClassVar[list[tuple[str, str, float]]] = [
+        ("signup_completed_total", "canary", 850), ("signup_completed_total", "control", 1000),
+        ("signup_started_total", "canary", 1000), ("signup_started_total", "control", 1000),
+    ]
+    queries: ClassVar[list[str]] = []
+
+    def do_GET(self):
+        query = parse_qs(urlparse(self.path).query).get("query", [""])[0]
+        StubPrometheus.queries.append(query)
+        value = 1.0 if query == "vector(1)" else 0.0
+        for needle, cohort, answer in self.answers:
+            if needle in query and f'cohort="{cohort}"' in query:
+                value = answer
+        if "requests_total" in query and "5xx" not in query and "4xx" not in query:
+            value = 100000.0
+        body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
+            {"metric": {}, "value": [0, str(value)]}]}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def prometheus():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StubPrometheus)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def gate(tmp_path, summaries, *extra):
+    result = CliRunner().invoke(main, [
+        "gate", "--phase", "25", "--canary-summary", str(summaries[0]), "--control-summary",
+        str(summaries[1]), "--out", str(tmp_path / "out"), "--ledger",
+        str(tmp_path / "ledger.jsonl"), "--policy", str(ROOT / "canary-policy.yaml"), *extra])
+    decision = json.loads((tmp_path / "out" / "decision.json").read_text())
+    return result, decision
+
+
+def test_go_from_summaries_lists_missing_approvals(tmp_path, summaries):
+    result, decision = gate(tmp_path, summaries)
+    assert result.exit_code == 0, result.output
+    assert decision["approvals"]["missing"] == ["sre", "eng", "pm"]
+    runner = CliRunner()
+    for role in ("sre", "pm"):
+        done = runner.invoke(main, ["approve", "--phase", "25", "--role", role, "--name", "Ada",
+                                    "--ledger", str(tmp_path / "ledger.jsonl")])
+        assert done.exit_code == 0, done.output
+    result, decision = gate(tmp_path, summaries)
+    assert decision["approvals"]["missing"] == ["eng"]
+    assert "Approvals missing: eng" in result.output
+    lines = (tmp_path / "ledger.jsonl").read_text().splitlines()
+    assert [json.loads(line)["role"] for line in lines] == ["sre", "pm"]
+
+
+def test_approve_refuses_an_unknown_phase_and_role(tmp_path):
+    done = CliRunner().invoke(main, ["approve", "--phase", "7", "--role", "sre", "--name", "A",
+                                     "--ledger", str(tmp_path / "l.jsonl")])
+    assert done.exit_code != 0 and "no such phase" in done.output
+    done = CliRunner().invoke(main, ["approve", "--phase", "5", "--role", "ceo", "--name", "A"])
+    assert done.exit_code != 0
+
+
+def test_signup_drop_in_prometheus_is_rollback_naming_signup(tmp_path, summaries, prometheus):
+    StubPrometheus.queries.clear()
+    result, decision = gate(tmp_path, summaries, "--prometheus", prometheus)
+    assert result.exit_code == 1, result.output
+    assert "signup_completion" in decision["tripped"]
+    row = next(c for c in decision["criteria"] if c["id"] == "signup_completion")
+    # The PromQL actually sent, placeholders filled in, is in the evidence.
+    assert any('cohort="canary"' in q and "signup_completed_total" in q
+               for q in row["evidence"]["promql"])
+    assert all("{cohort}" not in q and "{window}" not in q for q in StubPrometheus.queries)
+    md = (tmp_path / "out" / "decision.md").read_text()
+    assert md.startswith("# Gate decision, phase 25: ROLLBACK") and "signup_completed_total" in md
+
+
+def test_without_prometheus_signup_is_not_applicable_and_said(tmp_path, summaries):
+    _result, decision = gate(tmp_path, summaries)
+    row = next(c for c in decision["criteria"] if c["id"] == "signup_completion")
+    assert row["verdict"] == "not_applicable" and "no --prometheus" in row["reason"]
+    assert "NOT evaluated" in decision["summary"]
+
+
+def test_errors_of_the_gate_itself_hold(tmp_path, summaries):
+    result = CliRunner().invoke(main, ["gate", "--phase", "25"])
+    assert result.exit_code == 2
+    result = CliRunner().invoke(main, ["gate", "--phase", "nine", "--canary", "x",
+                                       "--control", "y"])
+    assert result.exit_code == 2 and "no such phase" in result.output
