@@ -69,3 +69,34 @@ def test_every_critical_endpoint_measured_and_a_slow_one_shows(tmp_path: Path) -
     slow_doc = json.loads((tmp_path / "slow" / "baseline.json").read_text())
     assert slow_doc["endpoints"][SEARCH]["min_ms"] >= 80  # the injected 80 ms, every call
     assert doc["endpoints"][SEARCH]["p50_ms"] < 80
+
+
+def test_from_the_history_store_newest_build_only(tmp_path: Path) -> None:
+    import time
+
+    from test_baseline_report import sample
+
+    from synthmon.history import HistoryStore
+    from synthmon.run_context import RunContext
+
+    store = HistoryStore(tmp_path / "history.sqlite")
+    now = time.time()
+    for build, first_ms, run_at in (("old-build", 500.0, now - 600), ("new-build", 10.0, now - 60)):
+        ctx = RunContext(run_id=f"run-{build}", target="http://127.0.0.1:1", target_name="url",
+                         cohort="control", region="local", device="desktop", build_id=build,
+                         git_sha="abc1234", environment="sandbox", started_at=run_at)
+        store.append(ctx, [sample(SEARCH, first_ms + i, run_id=ctx.run_id, build_id=build,
+                                  started_at=run_at + i) for i in range(30)])
+    done = baseline("--history", str(tmp_path / "history.sqlite"), "--since", "1h",
+                    "--samples", "20", "--out", str(tmp_path / "b"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "b" / "baseline.json").read_text())
+    assert doc["build_id"] == "new-build" and doc["environment"] == "sandbox"
+    assert doc["endpoints"][SEARCH]["count"] == 30
+    assert doc["endpoints"][SEARCH]["max_ms"] == 39.0  # none of the old build's 500 ms
+    assert "30 samples of other builds left out" in doc["stopped_because"]
+
+
+def test_target_and_history_together_are_refused(tmp_path: Path) -> None:
+    done = baseline("--target", "http://127.0.0.1:1", "--history", "h.sqlite", timeout=60)
+    assert done.returncode == 2 and "not both" in done.stderr

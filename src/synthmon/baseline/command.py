@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
 import requests
 
 from synthmon.baseline.collect import CollectError, Plan, collect
-from synthmon.policy import Policy, PolicyError, load_policy
+from synthmon.policy import Policy, PolicyError, load_policy, parse_duration
+from synthmon.samples import Sample
 
 # Off loopback the baseline runs against real deployments, production included: at least
 # this pause between two suite runs keeps it the ordinary synthetic traffic, not a load.
@@ -67,8 +71,52 @@ def probe(url: str, timeout: tuple[float, float]) -> dict[str, str]:
     return {k: str(body.get(k, "")) for k in ("build_id", "git_sha", "cohort")}
 
 
+def from_history(path: Path, since: str, cohort: str) -> tuple[list[Sample], dict[str, Any]]:
+    """The samples the monitor already recorded: no traffic at all. One build only (the
+    newest in the window), since a baseline is of one build."""
+    from synthmon.history import HistoryError, HistoryStore
+
+    if not path.is_file():
+        raise click.ClickException(f"{path}: no history store there (the suite writes "
+                                   "reports/history.sqlite)")
+    try:
+        until = time.time()
+        start = until - parse_duration(since)
+        store = HistoryStore(path)
+        samples = store.samples(since=start, until=until, cohort=cohort)
+        runs = store.runs(since=start, until=until, cohort=cohort)
+    except (HistoryError, PolicyError, sqlite3.Error) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not samples:
+        raise click.ClickException(f"{path}: no {cohort} samples in the last {since}; run the "
+                                   "monitor longer, widen --since, or measure with --target")
+    build = samples[-1].build_id
+    kept = [s for s in samples if s.build_id == build]
+    per_run = Counter(s.run_id for s in kept)
+    last = next((r for r in reversed(runs) if r.run_id in per_run), None)
+    meta = {
+        "target": Counter(s.target for s in kept).most_common(1)[0][0],
+        "target_name": last.target_name if last else "history",
+        "environment": last.environment if last else "unknown",
+        "cohort": cohort, "build_id": build, "git_sha": kept[-1].git_sha,
+        "started_at": kept[0].started_at, "finished_at": kept[-1].started_at,
+        "runs": [{"run_id": run_id, "exit_status": None, "requests": n}
+                 for run_id, n in per_run.items()],
+        "stopped_because": (f"read from {path}: {len(per_run)} runs of build {build} in the "
+                            f"last {since}" + (f"; {len(samples) - len(kept)} samples of other "
+                                               "builds left out" if len(kept) < len(samples)
+                                               else "")),
+    }
+    return kept, meta
+
+
 @click.command("baseline")
-@click.option("--target", required=True, help="Base URL (or a policy target name) to measure.")
+@click.option("--target", default=None, help="Base URL (or a policy target name) to measure.")
+@click.option("--history", "history_path", type=click.Path(dir_okay=False), default=None,
+              help="Instead of --target: the samples already in this history store "
+                   "(reports/history.sqlite), sending no traffic at all.")
+@click.option("--since", default="24h", show_default=True,
+              help="With --history: how far back to read.")
 @click.option("--samples", "wanted", type=click.IntRange(1, 10_000), default=50,
               show_default=True, help="Samples wanted per critical endpoint.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports/baseline",
@@ -85,17 +133,33 @@ def probe(url: str, timeout: tuple[float, float]) -> dict[str, str]:
 @click.option("--max-duration", "max_duration_s", type=click.FloatRange(1), default=900.0,
               show_default=True, help="Stop starting runs after this many seconds.")
 @click.option("-m", "--marker", default=None, help="Only checks matching this marker expression.")
-def baseline_command(target: str, wanted: int, out_dir: str, policy_path: str | None,
-                     cohort: str, pace_s: float, max_runs: int, max_duration_s: float,
-                     marker: str | None) -> None:
-    """Measure P50/P95/P99 per critical endpoint by running the synthetic suite, paced.
+def baseline_command(target: str | None, history_path: str | None, since: str, wanted: int,
+                     out_dir: str, policy_path: str | None, cohort: str, pace_s: float,
+                     max_runs: int, max_duration_s: float, marker: str | None) -> None:
+    """Measure P50/P95/P99 per critical endpoint by running the synthetic suite, paced
+    (or from the samples a history store already holds).
 
     Writes baseline.json (read by `synthmon gate --baseline`), baseline.md and a plot.
     """
+    if (target is None) == (history_path is None):
+        raise click.UsageError("give --target URL (measure it now) or --history FILE "
+                               "(use the samples already recorded), not both")
     try:
         policy = load_policy(policy_path)
     except PolicyError as exc:
         raise click.ClickException(str(exc)) from exc
+    critical = frozenset(policy.critical_endpoints())
+    if history_path is not None:
+        samples, meta = from_history(Path(history_path), since, cohort)
+    else:
+        samples, meta = measure(policy, target or "", critical, wanted, cohort, pace_s,
+                                max_runs, max_duration_s, marker)
+    _write(policy, samples, meta, wanted, critical, Path(out_dir))
+
+
+def measure(policy: Policy, target: str, critical: frozenset[str], wanted: int, cohort: str,
+            pace_s: float, max_runs: int, max_duration_s: float, marker: str | None
+            ) -> tuple[list[Sample], dict[str, Any]]:
     url, name, environment = resolve_target(target, policy)
     if not _is_loopback(url) and pace_s < MIN_REMOTE_PACE_S:
         raise click.BadParameter(f"{pace_s:g} s is too short off loopback (at least "
@@ -103,7 +167,6 @@ def baseline_command(target: str, wanted: int, out_dir: str, policy_path: str | 
     client = policy.client
     build = probe(url, (float(client.get("connect_timeout_s", 2)),
                         float(client.get("read_timeout_s", 5))))
-    critical = frozenset(policy.critical_endpoints())
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="synthmon-baseline-") as scratch:
         plan = Plan(target=url, samples=wanted, critical=critical, reports_dir=Path(scratch),
@@ -115,8 +178,6 @@ def baseline_command(target: str, wanted: int, out_dir: str, policy_path: str | 
                                                                err=True))
         except CollectError as exc:
             raise click.ClickException(str(exc)) from exc
-    from synthmon.baseline.report import build_baseline, write_reports
-
     first = result.runs[0].summary if result.runs else {}
     meta = {
         "target": url, "target_name": first.get("target_name") or name,
@@ -128,16 +189,23 @@ def baseline_command(target: str, wanted: int, out_dir: str, policy_path: str | 
                  for r in result.runs],
         "stopped_because": result.stopped_because,
     }
+    failed_runs = sum(1 for r in result.runs if r.exit_status != 0)
+    click.echo(f"synthmon baseline: {len(result.samples)} samples from {len(result.runs)} runs "
+               f"({failed_runs} with failing checks)", err=True)
+    return result.samples, meta
+
+
+def _write(policy: Policy, samples: list[Sample], meta: dict[str, Any], wanted: int,
+           critical: frozenset[str], out_dir: Path) -> None:
+    from synthmon.baseline.report import build_baseline, write_reports
+
     budgets = {e: policy.budget(*e.split(" ", 1)).budget_ms for e in critical}
-    doc = build_baseline(result.samples, meta=meta, wanted=wanted, critical=critical,
+    doc = build_baseline(samples, meta=meta, wanted=wanted, critical=critical,
                          budgets=budgets)
     limit = next((c.threshold for c in policy.criteria if c.id == "latency_p95_critical"), None)
     slo_ms = policy.data.get("slo", {}).get("latency_p95_ms")
-    paths = write_reports(doc, Path(out_dir), slo_ms=slo_ms, limit_ms=limit)
-    failed_runs = sum(1 for r in result.runs if r.exit_status != 0)
-    click.echo(f"synthmon baseline: {len(result.samples)} samples from {len(result.runs)} runs "
-               f"({failed_runs} with failing checks); wrote {paths['json']}, {paths['md']}, "
-               f"{paths['png']}")
+    paths = write_reports(doc, out_dir, slo_ms=slo_ms, limit_ms=limit)
+    click.echo(f"synthmon baseline: wrote {paths['json']}, {paths['md']}, {paths['png']}")
     if doc["missing"]:
         click.echo(f"synthmon baseline: critical endpoints never called: "
                    f"{', '.join(doc['missing'])}", err=True)
