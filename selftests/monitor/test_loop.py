@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from monitor_stub import CHECKS, StubRunner
 from prometheus_client import generate_latest
-from stub import CHECKS, StubRunner
 
 from synthmon.monitor.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig, next_tick

@@ -7,7 +7,7 @@ import time
 
 import psutil
 import pytest
-from stub import CHECKS, StubRunner
+from monitor_stub import CHECKS, StubRunner
 
 from synthmon.monitor.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig

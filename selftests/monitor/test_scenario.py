@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from monitor_sandbox import running_sandbox
 from prometheus_client.parser import text_string_to_metric_families
-from sandbox import running_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 
