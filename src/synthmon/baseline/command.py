@@ -117,8 +117,9 @@ def from_history(path: Path, since: str, cohort: str) -> tuple[list[Sample], dic
                    "(reports/history.sqlite), sending no traffic at all.")
 @click.option("--since", default="24h", show_default=True,
               help="With --history: how far back to read.")
-@click.option("--samples", "wanted", type=click.IntRange(1, 10_000), default=50,
-              show_default=True, help="Samples wanted per critical endpoint.")
+@click.option("--samples", "wanted", type=click.IntRange(1, 10_000), default=80,
+              show_default=True,
+              help="Samples wanted per critical endpoint (a P95 interval needs 72).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="reports/baseline",
               show_default=True, help="Where baseline.json, baseline.md, baseline.png go.")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
@@ -128,7 +129,7 @@ def from_history(path: Path, since: str, cohort: str) -> tuple[list[Sample], dic
 @click.option("--pace", "pace_s", type=click.FloatRange(0), default=2.0, show_default=True,
               help=f"Seconds between two suite runs (at least {MIN_REMOTE_PACE_S:g} off "
                    "loopback).")
-@click.option("--max-runs", type=click.IntRange(1, 500), default=40, show_default=True,
+@click.option("--max-runs", type=click.IntRange(1, 500), default=100, show_default=True,
               help="Most suite runs to make.")
 @click.option("--max-duration", "max_duration_s", type=click.FloatRange(1), default=900.0,
               show_default=True, help="Stop starting runs after this many seconds.")
