@@ -9,6 +9,7 @@ recovers when the fault is switched off.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -80,6 +81,7 @@ def test_fault_after_the_first_cycle_is_confirmed_and_then_recovers(tmp_path: Pa
             assert "ready" in check
             # /metrics while it is failing: served live on loopback
             url = json.loads(ready.read_text())["metrics_url"]
+            assert url.startswith("http://127.0.0.1:")  # loopback only
             text = requests.get(url, timeout=5).text
             assert metric(text, "synthmon_check_status", check=check) == 2
             assert metric(text, "synthmon_check_retries_total", check=check,
@@ -127,6 +129,7 @@ def test_survives_a_target_outage_and_recovers_when_it_is_back(tmp_path: Path):
              "--reports-dir", str(tmp_path / "runs"), "--", "-m", "health",
              "-k", "health_is_ok"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "GITHUB_ACTIONS": "true"},  # annotations on stdout
         )
         events: list[dict] = []
 
@@ -164,6 +167,11 @@ def test_survives_a_target_outage_and_recovers_when_it_is_back(tmp_path: Path):
             monitor.kill()
             monitor.wait()
     assert monitor.returncode == 0
+    assert monitor.stdout is not None
+    annotations = monitor.stdout.read()
+    assert "::error file=tests/synthetic/test_health.py,title=synthmon check failing::" in (
+        annotations
+    ), annotations
     moves = [(e["from"], e["to"]) for e in events if e["event"] == "transition"
              and e["check"].endswith("test_health_is_ok")]
     assert ("degraded", "failing") in moves and ("failing", "recovered") in moves, moves
