@@ -32,3 +32,19 @@ def test_a_broken_log_stream_does_not_raise():
     out = io.StringIO()
     out.close()
     JsonLines(out)("cycle_finished", {"cycle": 1})
+
+
+def test_the_monitor_never_imports_the_plugin_or_the_sandbox():
+    """DESIGN.md's wall: the loop runs pytest as a process and reads what it wrote."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, synthmon.monitor.command\n"
+        "walled = ('synthmon.plugin', 'synthmon.client', 'synthmon.suite', "
+        "'synthmon.telemetry', 'scholarship_sandbox', '_pytest')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(walled)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
