@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import requests
@@ -211,3 +213,124 @@ def test_faults_are_off_by_default(sandbox: Running, faults: Faults) -> None:
     response = requests.get(sandbox.url + "/__admin/faults",
                             headers={"X-Admin-Token": sandbox.admin_token}, timeout=10)
     assert response.json() == {"faults": []}
+
+
+def test_strip_cache_control_on_auth_answers(api: Api, faults: Faults) -> None:
+    login = {"email": STUDENT[0], "password": STUDENT[1]}
+    assert "no-store" in api.post("/api/v1/auth/login", json=login).headers["cache-control"]
+    faults.set("strip-headers:headers=Cache-Control,route=/api/v1/auth/*")
+    for response in (api.post("/api/v1/auth/login", json=login),
+                     api.post("/api/v1/auth/login", json={**login, "password": "wrong-pass-1"})):
+        assert response.status_code in (200, 401)
+        assert "cache-control" not in response.headers
+        assert "x-frame-options" in response.headers  # only the named header goes
+
+
+def test_no_auth_serves_anonymous_calls_as_the_seeded_student(api: Api, faults: Faults) -> None:
+    assert_problem(api.get("/api/v1/me/saved"), 401, "unauthenticated")
+    faults.set("no-auth")
+    response = api.get("/api/v1/me/saved")
+    assert response.status_code == 200 and "items" in response.json()
+    # a token that is present is still checked
+    assert_problem(api.get("/api/v1/me/saved", headers={"Authorization": "Bearer x.y.z"}),
+                   401, "invalid-token")
+
+
+def _expired_token(api: Api) -> str:
+    token = str(api.login(STUDENT, ttl_seconds=1)["access_token"])
+    time.sleep(2.05)  # exp is in whole seconds: past it for sure
+    return token
+
+
+def test_no_token_expiry_accepts_an_expired_token(api: Api, faults: Faults) -> None:
+    headers = {"Authorization": "Bearer " + _expired_token(api)}
+    assert_problem(api.get("/api/v1/me/saved", headers=headers), 401, "token-expired")
+    faults.set("no-token-expiry")
+    assert api.get("/api/v1/me/saved", headers=headers).status_code == 200
+
+
+def _forged(token: str, **claims: object) -> str:
+    header, payload, signature = token.split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({**decoded, **claims}).encode())
+    return ".".join((header, forged.rstrip(b"=").decode(), signature))
+
+
+def test_no_signature_check_accepts_an_edited_token(api: Api, faults: Faults) -> None:
+    token = str(api.login(STUDENT)["access_token"])
+    headers = {"Authorization": "Bearer " + _forged(token, role="provider")}
+    assert_problem(api.get("/api/v1/me/saved", headers=headers), 401, "invalid-token")
+    faults.set("no-signature-check")
+    assert api.get("/api/v1/me/saved", headers=headers).status_code == 200
+    # the edited role is believed: a student token turned provider passes the role check
+    # (and then finds no provider profile) instead of being refused
+    assert_problem(api.get("/api/v1/provider/dashboard", headers=headers), 404, "not-found")
+    # expiry is still checked: the fault turns off the signature only
+    expired = {"Authorization": "Bearer " + _forged(token, exp=1)}
+    assert_problem(api.get("/api/v1/me/saved", headers=expired), 401, "token-expired")
+
+
+def test_no_version_check_lets_a_stale_write_win(api: Api, faults: Faults) -> None:
+    headers = api.bearer(STUDENT)
+    app = api.post("/api/v1/applications", json={"scholarship_id": api.first_scholarship()},
+                   headers=headers).json()
+    path = f"/api/v1/applications/{app['id']}/draft"
+    assert api.put(path, json={"version": 0, "content": {"a": 1}}, headers=headers).json()[
+        "version"] == 1
+    assert_problem(api.put(path, json={"version": 0, "content": {"a": 2}}, headers=headers),
+                   409, "version-conflict")
+    faults.set("no-version-check")
+    stale = api.put(path, json={"version": 0, "content": {"a": 3}}, headers=headers)
+    assert stale.status_code == 200 and stale.json()["version"] == 2
+    read_back = api.get(path, headers=headers).json()
+    assert read_back == {**read_back, "version": 2, "content": {"a": 3}}
+
+
+def test_no_body_limit_lets_an_oversized_body_reach_the_handler(api: Api,
+                                                                  faults: Faults) -> None:
+    big = {"email": "a@b.test", "password": "x" * 12, "role": "student",
+           "display_name": "y" * (65 * 1024)}
+    assert_problem(api.post("/api/v1/auth/signup", json=big), 413, "payload-too-large")
+    faults.set("no-body-limit")
+    # the handler's own validation refuses the 65 KiB display name: no 413 any more
+    assert_problem(api.post("/api/v1/auth/signup", json=big), 422, "validation-error")
+
+
+def test_no_content_type_check_lets_a_form_body_through(api: Api, faults: Faults) -> None:
+    form = {"data": "email=a%40b.test&password=x",
+            "headers": {"Content-Type": "application/x-www-form-urlencoded"}}
+    assert_problem(api.post("/api/v1/auth/login", **form), 415, "unsupported-media-type")
+    faults.set("no-content-type-check")
+    assert_problem(api.post("/api/v1/auth/login", **form), 422, "validation-error")
+
+
+def test_no_validation_breaks_on_malformed_json(api: Api, faults: Faults) -> None:
+    truncated = {"data": b'{"email": "x@y.z", "password": ',
+                 "headers": {"Content-Type": "application/json"}}
+    assert_problem(api.post("/api/v1/auth/login", **truncated), 400, "malformed-json")
+    faults.set("no-validation")
+    assert_problem(api.post("/api/v1/auth/login", **truncated), 500, "internal-error")
+
+
+def test_provider_writes_answers_writes_on_the_dashboard(api: Api, faults: Faults) -> None:
+    headers = api.bearer(PROVIDER)
+    dashboard = "/api/v1/provider/dashboard"
+    assert_problem(api.post(dashboard, json={}, headers=headers), 405, "method-not-allowed")
+    faults.set("provider-writes")
+    for method in ("POST", "PUT", "DELETE"):
+        response = api.request(method, dashboard, json={}, headers=headers)
+        assert response.status_code == 200 and "totals" in response.json(), method
+    assert_problem(api.post("/api/v1/pricing", json={}), 405, "method-not-allowed")
+
+
+def test_drop_metric_removes_one_family(api: Api, faults: Faults) -> None:
+    family = "scholarshipai_build_info"
+    assert family in api.get("/metrics").text
+    faults.set(f"drop-metric:family={family}")
+    text = api.get("/metrics").text
+    assert family not in text
+    assert "scholarshipai_http_requests_total{" in text  # the rest is untouched
+    faults.set("drop-metric:family=scholarshipai_http_request_duration_seconds")
+    text = api.get("/metrics").text
+    assert "scholarshipai_http_request_duration_seconds" not in text
+    assert "scholarshipai_build_info{" in text

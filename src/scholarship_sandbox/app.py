@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(WafMiddleware)
     app.add_middleware(FaultMiddleware, faults=faults)
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes,
-                       prefixes=("/api/", "/__admin"))
+                       prefixes=("/api/", "/__admin"), faults=faults)
     app.add_middleware(EdgeMiddleware, access_log=access_log, cors_origins=settings.cors_origins,
                        header_hooks=(faults.header_hook,))
     if settings.metrics:

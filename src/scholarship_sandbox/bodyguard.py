@@ -3,7 +3,7 @@ runs, so an oversized or mistyped body can never be half-processed."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from .problems import PROBLEM_TYPE, problem_body, request_id_of
 
@@ -27,15 +27,33 @@ def _is_json(content_type: bytes) -> bool:
                                             and media.endswith(b"+json"))
 
 
+# What the no-body-limit fault still reads at most: the fault lifts the contract's limit,
+# not the sandbox's own protection against running out of memory.
+BACKSTOP_BYTES = 16 * 1024 * 1024
+
+
+class FaultSwitch(Protocol):
+    def on(self, kind: str, scope: dict[str, Any]) -> bool: ...
+
+
 class BodyGuardMiddleware:
-    def __init__(self, app: Any, *, max_bytes: int, prefixes: tuple[str, ...]) -> None:
+    def __init__(self, app: Any, *, max_bytes: int, prefixes: tuple[str, ...],
+                 faults: FaultSwitch | None = None) -> None:
         self.app, self.max_bytes, self.prefixes = app, max_bytes, prefixes
+        self.faults = faults
+
+    def _fault(self, kind: str, scope: dict[str, Any]) -> bool:
+        return (self.faults is not None and not scope["path"].startswith("/__admin")
+                and self.faults.on(kind, scope))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if (scope["type"] != "http" or scope["method"] not in _WITH_BODY
                 or not scope["path"].startswith(self.prefixes)):
             await self.app(scope, receive, send)
             return
+        # The faults no-body-limit and no-content-type-check switch off one guard each.
+        max_bytes = BACKSTOP_BYTES if self._fault("no-body-limit", scope) else self.max_bytes
+        check_type = not self._fault("no-content-type-check", scope)
         content_type = content_length = None
         chunked = False
         for name, value in scope["headers"]:
@@ -46,9 +64,9 @@ class BodyGuardMiddleware:
             elif name == b"transfer-encoding":
                 chunked = True
         declared = int(content_length) if content_length and content_length.isdigit() else 0
-        if declared > self.max_bytes:
+        if declared > max_bytes:
             await send_problem(scope, send, "payload-too-large", 413,
-                               f"The body is {declared} bytes; the limit is {self.max_bytes}")
+                               f"The body is {declared} bytes; the limit is {max_bytes}")
             return
         # Read the whole (bounded) body now and replay it: the limit holds for chunked
         # uploads too, and a handler never sees a body it would have to abandon midway.
@@ -61,14 +79,14 @@ class BodyGuardMiddleware:
                 return  # the client went away
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 await send_problem(scope, send, "payload-too-large", 413,
-                                   f"The body exceeds the limit of {self.max_bytes} bytes")
+                                   f"The body exceeds the limit of {max_bytes} bytes")
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body and (content_type is None or not _is_json(content_type)):
+        if check_type and body and (content_type is None or not _is_json(content_type)):
             shown = (content_type or b"none").decode("latin-1")[:80]
             await send_problem(scope, send, "unsupported-media-type", 415,
                                f"Request bodies must be application/json, not {shown}")

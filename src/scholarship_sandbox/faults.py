@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import threading
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -24,15 +25,23 @@ KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "retype-field": (frozenset({"field"}), frozenset({"to"})),
     "strip-headers": (frozenset(), frozenset({"headers"})),
     "slow-body": (frozenset({"ms"}), frozenset()),
+    "drop-metric": (frozenset({"family"}), frozenset()),
     **{kind: (frozenset(), frozenset()) for kind in (
         "no-rbac", "no-csrf", "no-validation", "no-rate-limit", "nonce-reuse",
         "lose-draft-writes", "not-ready", "auth-errors", "signup-failures", "capture-failures",
-        "refresh-reuse", "server-header", "cors-wildcard", "leak-pii")},
+        "refresh-reuse", "server-header", "cors-wildcard", "leak-pii", "no-auth",
+        "no-token-expiry", "no-signature-check", "no-version-check", "no-body-limit",
+        "no-content-type-check", "provider-writes")},
 }
 SECURITY_HEADER_NAMES = ("strict-transport-security", "content-security-policy",
                          "x-content-type-options", "x-frame-options", "referrer-policy",
                          "cache-control")
 RETYPE_TARGETS = ("string", "number", "null", "bool", "array", "object")
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+# The sample-name suffixes prometheus_client writes for a family's series.
+METRIC_SUFFIXES = ("", "_total", "_created", "_bucket", "_count", "_sum", "_info")
+DASHBOARD = "/api/v1/provider/dashboard"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LEAKED = {"email": "jane.leak@example.com", "password": "Hunter2-leaked-password",
           "token": "eyJhbGciOiJIUzI1NiJ9.leaked.token", "name": "Jane Leaky Doe"}
 
@@ -112,6 +121,10 @@ def _check_value(spec: str, pos: int, kind: str, name: str, value: str) -> None:
     elif name == "headers":
         if not value or any(not h.strip() for h in value.split("|")):
             raise _fail(spec, pos, "headers must be NAME|NAME|...")
+    elif name == "family":
+        if not METRIC_NAME.match(value):
+            raise _fail(spec, pos, f"family must be a metric name such as "
+                                   f"scholarshipai_build_info, got {value!r}")
     elif name == "route" and not value:
         raise _fail(spec, pos, "route must be a glob such as /api/v1/*")
 
@@ -214,7 +227,8 @@ def _retype(value: Any, to: str) -> Any:
 
 
 class FaultMiddleware:
-    """latency, error, slow-body and the body rewrites (drop-field, retype-field, leak-pii)."""
+    """latency, error, slow-body, provider-writes and the body rewrites (drop-field,
+    retype-field, leak-pii, drop-metric)."""
 
     def __init__(self, app: Any, *, faults: FaultSet) -> None:
         self.app, self.faults = app, faults
@@ -234,16 +248,24 @@ class FaultMiddleware:
             slug = "unavailable" if status == 503 else "internal-error"
             await send_problem(scope, send, slug, status, f"Injected fault: {errors[0].spec}")
             return
+        if (scope["method"] in WRITE_METHODS and scope["path"].rstrip("/") == DASHBOARD
+                and match("provider-writes", route)):
+            # The fault: a router that ignores the method serves a write as the read, so
+            # the read-only dashboard answers 200 to POST/PUT/DELETE instead of 405.
+            scope = {**scope, "method": "GET"}
         rewrites = [(f, "drop") for f in match("drop-field", route)] + [
             (f, "retype") for f in match("retype-field", route)]
         leak = bool(match("leak-pii", route))
         slow = match("slow-body", route)
-        if not rewrites and not leak and not slow:
+        dropped = {f.params["family"] for f in match("drop-metric", route)}
+        if not rewrites and not leak and not slow and not dropped:
             await self.app(scope, receive, send)
             return
         delay = sum(f.number("ms") for f in slow) / 1000
         if rewrites or leak:
             send = _rewriting_send(send, rewrites, leak)
+        if dropped:
+            send = _metric_dropping_send(send, dropped)
         if delay:
             send = _slow_send(send, delay)
         await self.app(scope, receive, send)
@@ -260,6 +282,49 @@ def _slow_send(send: Any, delay: float) -> Any:
         await send(message)
 
     return slow
+
+
+def _without_families(text: str, families: set[str]) -> str:
+    """The exposition minus every HELP/TYPE line and sample of these families."""
+    names = {family + suffix for family in families for suffix in METRIC_SUFFIXES}
+    kept = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith(("# HELP ", "# TYPE ")):
+            name = line.split(" ", 3)[2] if line.count(" ") >= 2 else ""
+        else:
+            name = line.split("{", 1)[0].split(" ", 1)[0].strip()
+        if name not in names:
+            kept.append(line)
+    return "".join(kept)
+
+
+def _metric_dropping_send(send: Any, families: set[str]) -> Any:
+    """drop-metric: rewrites text/plain bodies (the Prometheus exposition) only."""
+    start: dict[str, Any] | None = None
+    chunks: list[bytes] = []
+
+    async def drop(message: dict[str, Any]) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            content_type = dict(message.get("headers", ())).get(b"content-type", b"")
+            if content_type.startswith(b"text/plain"):
+                start = message
+                return
+            await send(message)
+            return
+        if start is None:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = _without_families(b"".join(chunks).decode(), families).encode()
+        headers = [(k, v) for k, v in start.get("headers", ()) if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return drop
 
 
 def _rewriting_send(send: Any, rewrites: list[tuple[Fault, str]], leak: bool) -> Any:

@@ -123,13 +123,15 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return problem_response(request, "malformed-json", "The request body is not valid JSON")
+    # The no-validation fault answers before the 400 too: a handler that trusts its input
+    # falls over on malformed JSON as it does on wrong types.
     hook = getattr(request.app.state, "on_validation_error", None)
     if hook is not None:
         override = hook(request)
         if override is not None:
             return override
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem_response(request, "malformed-json", "The request body is not valid JSON")
     items = []
     for error in errors:
         msg = str(error.get("msg", "invalid"))

@@ -21,9 +21,11 @@ Faults (off by default; docs/faults.md), repeatable, or SANDBOX_FAULTS="SPEC;SPE
   retype-field:field=PATH[,to=T]  T: string|number|null|bool|array|object (default string)
   strip-headers[:headers=A|B]     remove security headers (default: all of them)
   slow-body:ms=N                  send the headers, wait N ms, then the body
+  drop-metric:family=NAME         remove a metric family from /metrics
   no-rbac  no-csrf  no-validation  no-rate-limit  nonce-reuse  lose-draft-writes
   not-ready  auth-errors  signup-failures  capture-failures  refresh-reuse
-  server-header  cors-wildcard  leak-pii
+  server-header  cors-wildcard  leak-pii  no-auth  no-token-expiry  no-signature-check
+  no-version-check  no-body-limit  no-content-type-check  provider-writes
 At run time: GET/PUT/DELETE /__admin/faults from loopback with X-Admin-Token.
 Example: --fault latency:ms=60,route=/api/v1/scholarships* --fault error:status=503,rate=0.01
 """

@@ -102,11 +102,19 @@ def autosave(application_id: str, body: DraftIn, request: Request,
     _owned(request, user, application_id)
     now = utc_iso()
     lose = fault(request, "lose-draft-writes")
+    # The fault no-version-check: last write wins, a stale version overwrites newer content.
+    expected = None if fault(request, "no-version-check") else body.version
+    saved_version = body.version + 1
     with ctx.storage.write() as conn:
         current = conn.execute("SELECT version FROM drafts WHERE application_id = ?",
                                (application_id,)).fetchone()
         if lose and current is not None and current["version"] == body.version:
             updated = 1  # the fault: claim success, store nothing
+        elif expected is None:
+            updated = conn.execute(
+                "UPDATE drafts SET content = ?, version = version + 1, updated_at = ?"
+                " WHERE application_id = ?", (content, now, application_id)).rowcount
+            saved_version = (current["version"] if current is not None else 0) + 1
         else:
             updated = conn.execute(
                 "UPDATE drafts SET content = ?, version = version + 1, updated_at = ?"
@@ -125,5 +133,5 @@ def autosave(application_id: str, body: DraftIn, request: Request,
     if first_value is not None and ctx.slo is not None:
         ctx.slo.time_to_value.labels("true" if synthetic(request) else "false").observe(
             max(0.0, time.time() - first_value["created_ts"]))
-    return {"application_id": application_id, "version": body.version + 1,
+    return {"application_id": application_id, "version": saved_version,
             "content": body.content, "updated_at": now}
