@@ -38,7 +38,7 @@ from synthmon.targets import EmbeddedSandbox  # noqa: E402
 
 SINK = """
 import json, os
-def synthmon_sample_recorded(sample, item):
+def pytest_synthmon_sample_recorded(sample, item):
     with open(os.environ["SAMPLE_SINK"], "a") as sink:
         sink.write(json.dumps(sample.to_dict()) + "\\n")
 """

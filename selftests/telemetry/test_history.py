@@ -92,7 +92,8 @@ def test_several_writers_at_once(tmp_path: Path) -> None:
 
 _LOOP = """
 import sys, time
-sys.path.insert(0, {tests!r})
+# selftests/ too: conftest.py imports the shared helpers as `support.*`, as pytest sees them
+sys.path[:0] = [{tests!r}, {tests!r} + "/selftests"]
 from selftests.telemetry.test_history import _writer
 _writer({path!r}, 9, 100000)
 """

@@ -214,11 +214,14 @@ class ApiClient:
         token: str | None = None,
         idempotent: bool | None = None,
         checked: bool = True,
+        learn: Callable[[int, bytes], None] | None = None,
     ) -> ApiResponse:
         """One call. `expect`: the status (or statuses) the check expects, default any 2xx.
         `schema`: the response schema for an expected 2xx; an error answer is always held
         against the problem+json schema. `checked=False` (the plugin's own probe) records
-        the sample but judges nothing, and raises TargetDown when no answer came."""
+        the sample but judges nothing, and raises TargetDown when no answer came.
+        `learn(status, body)` (the probe) runs before the span ends and the sample is made,
+        so what it learns about the run (the build) is on this call's span and sample too."""
         core = self.core
         method = method.upper()
         route = route or path
@@ -325,6 +328,12 @@ class ApiClient:
                             f"[synthetic id {synthetic_id}]", pytrace=False)
             ttfb_ms = (t_headers - t0) * 1000.0
             status = raw.status_code
+            if learn is not None:
+                learn(status, content)
+                context = core.run_context()
+                # the span processor stamped the run's tags at start, before they were known
+                call.span.set_attributes({"build_id": context.build_id,
+                                          "git_sha": context.git_sha})
             call.span.set_attribute("http.response.status_code", status)
             status_ok = status in expected if expected else 200 <= status < 300
             schema_name = schema if status_ok and status < 400 else (

@@ -10,8 +10,10 @@ expected build?), and stopped at unconfigure, which pytest reaches on Ctrl-C too
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import re
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,11 @@ def short_check_id(item: pytest.Item) -> str:
     """tests/synthetic/test_auth.py::test_refresh[x] -> auth-refresh-x (header- and log-safe)."""
     module = item.path.stem.removeprefix("test_") if hasattr(item, "path") else "check"
     name = item.name.removeprefix("test_")
-    return _UNSAFE.sub("-", f"{module}-{name}").strip("-")[:60]
+    short = _UNSAFE.sub("-", f"{module}-{name}").strip("-")
+    if len(short) <= 60:
+        return short
+    # two parametrizations may differ only past the cut: keep ids unique with a digest
+    return f"{short[:51]}-{hashlib.sha256(item.nodeid.encode()).hexdigest()[:8]}"
 
 
 class SynthmonSuite:
@@ -60,7 +66,8 @@ class SynthmonSuite:
         self._core: ClientCore | None = None
         self._current: pytest.Item | None = None
         self._short_ids: dict[str, str] = {}
-        self._sample_hooks: list[Callable[..., Any]] = []
+        self._probing = False
+        self._worker: str = getattr(config, "workerinput", {}).get("workerid", "main")
         # what the controller (or the only process) saw, for the terminal summary
         self.calls = 0
         self.degraded: list[str] = []
@@ -123,24 +130,31 @@ class SynthmonSuite:
         serving another build than --expect-build stops the run: a gate must never compare
         canary with canary because of mis-routing."""
         client = ApiClient(self.core)
+        reported: dict[str, Any] = {}
+
+        def learn(status: int, content: bytes) -> None:
+            # before the probe's own span and sample are finished, so they carry the build
+            if status == 200:
+                try:
+                    body = json.loads(content)
+                except ValueError:
+                    body = None
+                if isinstance(body, dict):
+                    reported.update(body)
+            context = self.context
+            self._update_context(build_id=context.build_id or str(reported.get("build_id") or ""),
+                                 git_sha=context.git_sha or str(reported.get("git_sha") or ""))
+
+        self._probing = True
         try:
-            response = client.request("GET", "/health", expect=200, checked=False)
+            response = client.request("GET", "/health", expect=200, checked=False, learn=learn)
         except TargetDown as exc:
             self._url = None
             self._target_error = f"the target {self.spec_label} is down: {exc}"
             raise TargetDown(self._target_error) from exc
-        reported: dict[str, Any] = {}
-        if response.status_code == 200:
-            try:
-                body = response.json()
-                reported = body if isinstance(body, dict) else {}
-            except ValueError:
-                reported = {}
+        finally:
+            self._probing = False
         build_id = str(reported.get("build_id") or "")
-        git_sha = str(reported.get("git_sha") or "")
-        context = self.context
-        self._update_context(build_id=context.build_id or build_id,
-                             git_sha=context.git_sha or git_sha)
         if self.expect_build and build_id != self.expect_build:
             seen = (f"reports build {build_id!r}" if build_id else
                     f"did not report a build (GET /health answered {response.status_code})")
@@ -175,9 +189,12 @@ class SynthmonSuite:
         return self._core
 
     def _current_check(self) -> tuple[str, str]:
+        """(check node id, the check's part of the synthetic id). Calls that belong to no
+        check, and the probe of the target, are numbered per process under
+        `<worker>.session`: each xdist worker probes once, and ids must never collide."""
         item = self._current
-        if item is None:
-            return "synthmon", "session"
+        if item is None or self._probing:
+            return (item.nodeid if item else "synthmon"), f"{self._worker}.session"
         short = self._short_ids.get(item.nodeid)
         if short is None:
             short = self._short_ids[item.nodeid] = short_check_id(item)
@@ -189,8 +206,7 @@ class SynthmonSuite:
             return
         item.stash.setdefault(_SAMPLES_KEY, []).append(sample)
         item.user_properties.append((SAMPLE_PROPERTY, sample.to_dict()))
-        for hook in self._sample_hooks:
-            hook(sample=sample, item=item)
+        self.config.hook.pytest_synthmon_sample_recorded(sample=sample, item=item)
 
     # --- xdist: the controller starts the sandbox once and hands it to every worker ----
     @pytest.hookimpl(optionalhook=True)
@@ -206,13 +222,6 @@ class SynthmonSuite:
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
-
-    # --- the sample hook ----------------------------------------------------------------
-    def pytest_plugin_registered(self, plugin: object) -> None:
-        # pytest only dispatches hook implementations named pytest_*; call these ourselves.
-        hook = getattr(plugin, "synthmon_sample_recorded", None)
-        if callable(hook) and hook not in self._sample_hooks:
-            self._sample_hooks.append(hook)
 
     # --- per test -------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)

@@ -174,8 +174,10 @@ class TelemetryPlugin:
             Collector._apply_outcome(check.outcome, report)
             check.outcome.duration_s += float(report.duration or 0.0)
 
-    def synthmon_sample_recorded(self, sample: Sample, item: pytest.Item) -> None:
-        """Called by the suite plugin after each HTTP call, on the process that made it."""
+    @pytest.hookimpl
+    def pytest_synthmon_sample_recorded(self, sample: Sample, item: pytest.Item) -> None:
+        """The suite's hook (synthmon.hookspecs), after each HTTP call, on the process that
+        made it."""
         if self.current is not None:
             self.current.samples.append(sample)
         if self.telemetry is not None and self.telemetry.instruments is not None:
