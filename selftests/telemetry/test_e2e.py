@@ -51,10 +51,18 @@ def test_otlp_export_reports_and_log_correlation(tmp_path: Path, sandbox_factory
     assert {s["resource"]["service.name"] for s in spans} == {"synthmon-selftest"}
     assert len({s["trace_id"] for s in spans}) == 1
     assert {s["resource"]["synthmon.worker"] for s in spans} >= {"controller", "gw0", "gw1"}
+    # every span, the first probe of each worker included, says what it is and which build
     for span in spans:
-        assert span["attributes"].get("canary") is True, span["name"]
-        assert span["attributes"].get("synthetic.id"), span["name"]
-        assert span["attributes"].get("synthmon.run.id") == summary["run_id"]
+        attrs = span["attributes"]
+        assert attrs.get("canary") is True, span["name"]
+        assert attrs.get("synthetic.id"), span["name"]
+        assert attrs.get("build_id") == "sandbox-local", (span["name"], attrs.get("build_id"))
+        assert attrs.get("git_sha"), span["name"]
+        assert attrs.get("synthmon.run.id") == summary["run_id"]
+    ids = [s["attributes"]["synthetic.id"] for s in spans]
+    assert len(ids) == len(set(ids)), "two spans share a synthetic id"
+    probes = sorted(i.removeprefix(summary["run_id"] + ".") for i in ids if ".session." in i)
+    assert probes == ["gw0.session.1", "gw1.session.1"], probes
     checks = [s for s in spans if "test.case.name" in s["attributes"]
               and s["name"] != "synthmon run"]
     assert checks and all(s["attributes"]["test.case.result.status"] == "pass" for s in checks)
@@ -75,6 +83,8 @@ def test_otlp_export_reports_and_log_correlation(tmp_path: Path, sandbox_factory
     assert {0.12, 0.15} <= set(durations[0]["explicit_bounds"])
     for point in points:
         assert point["attributes"].get("canary") is True, point["name"]
+        assert point["attributes"].get("build_id") == "sandbox-local", point["name"]
+        assert point["attributes"].get("git_sha"), point["name"]
         assert point["exemplars"], point["name"]
         assert all(e["filtered_attributes"].get("synthetic.id") for e in point["exemplars"])
     assert any(p["name"] == "synthmon.check.results" for p in points)
@@ -85,6 +95,8 @@ def test_otlp_export_reports_and_log_correlation(tmp_path: Path, sandbox_factory
     jsonl_points = [r for r in records if r["type"] == "metric"]
     assert len(jsonl_points) == len(points)
     assert all(r["attributes"]["canary"] is True and r["exemplars"] for r in jsonl_points)
+    assert all(r["attributes"]["build_id"] == "sandbox-local" and r["attributes"]["git_sha"]
+               for r in records)
 
     # the same trace id and synthetic id in the sandbox's log line for the request
     time.sleep(0.2)
