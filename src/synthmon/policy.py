@@ -58,6 +58,11 @@ class Criterion:
     unit: str
     min_samples: int
     promql: dict[str, str]
+    # Independent suite runs per cohort a run-level test needs (0: not a run-level test).
+    min_runs: int = 0
+    # Suite markers whose checks and routes are this criterion's only data: a phase whose
+    # scope excludes them all cannot judge it (not applicable there, with the reason).
+    markers: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Criterion:
@@ -65,6 +70,7 @@ class Criterion:
             id=data["id"], title=data["title"], source=data["source"], metric=data["metric"],
             comparison=data["comparison"], threshold=float(data["threshold"]), unit=data["unit"],
             min_samples=int(data["min_samples"]), promql=dict(data.get("promql", {})),
+            min_runs=int(data.get("min_runs", 0)), markers=tuple(data.get("markers", ())),
         )
 
 

@@ -101,12 +101,24 @@ def quantile_bounds(values: Sequence[float], q: float, confidence: float
     return lower, upper
 
 
-def mann_whitney_greater(canary: Sequence[float], control: Sequence[float]) -> float:
-    """p-value of the one-sided Mann-Whitney U test 'canary is stochastically slower'."""
+def mann_whitney_greater(canary: Sequence[float], control: Sequence[float],
+                         method: str = "asymptotic") -> float:
+    """p-value of the one-sided Mann-Whitney U test 'canary is stochastically slower'.
+    method 'auto' lets scipy use the exact distribution for small samples without ties
+    (what the gate's run-level test needs: a handful of run medians per cohort)."""
     if len(canary) == 0 or len(control) == 0:
         return 1.0
-    result = _st.mannwhitneyu(canary, control, alternative="greater", method="asymptotic")
+    result = _st.mannwhitneyu(canary, control, alternative="greater", method=method)
     return float(result.pvalue)
+
+
+def mann_whitney_smallest_p(n: int, m: int) -> float:
+    """The smallest one-sided p-value Mann-Whitney U can give with n and m observations
+    (every canary value above every control value): 1 / C(n + m, n). When it is not below
+    the test's alpha, the test cannot say 'slower' whatever the data: too few to decide."""
+    if n <= 0 or m <= 0:
+        return 1.0
+    return 1.0 / math.comb(n + m, n)
 
 
 def burn_rate_threshold(budget_fraction: float, period_s: float, phase_s: float,

@@ -118,23 +118,82 @@ def decide(policy: Policy, phase: str, canary: list[Sample], control: list[Sampl
     return evaluate(policy, inp)
 
 
+@dataclass
+class AAResult:
+    """What an A/A calibration measured, with what it rests on."""
+
+    rate: float  # rollbacks / windows
+    rollbacks: int
+    windows: int  # resampled windows evaluated
+    distinct_windows: int  # of which distinct (the same runs drawn twice count once)
+    runs_per_window: int  # per cohort
+    pool_runs: tuple[int, int]  # real runs gathered: canary, control
+    trips: dict[str, int]  # criterion -> windows it tripped in
+    disjoint_windows: int  # windows cut from the pool without sharing a run
+    disjoint_rollbacks: int
+
+    def describe(self) -> str:
+        return (f"false-rollback rate {self.rate:.2%} ({self.rollbacks}/{self.windows} "
+                f"windows, {self.distinct_windows} distinct, {self.runs_per_window} runs per "
+                f"cohort each, drawn without replacement from {self.pool_runs[0]} canary and "
+                f"{self.pool_runs[1]} control real runs); {self.disjoint_rollbacks}/"
+                f"{self.disjoint_windows} disjoint real windows rolled back"
+                + (f"; tripped {self.trips}" if self.trips else ""))
+
+
+def smallest_deciding_window(policy: Policy) -> int:
+    """Runs per cohort of the smallest window every run-level criterion may decide on:
+    the noisiest window the gate ever rolls back on, so the one to calibrate."""
+    return max([c.min_runs for c in policy.criteria] + [2])
+
+
 def false_rollback_rate(policy: Policy, window: Window, resamples: int, seed: int = 1,
-                        phase: str = "25") -> tuple[float, dict[str, int]]:
-    """A/A: resample whole suite runs (with replacement, as many as the real window had) per
-    cohort and count how often the decision says rollback, and which criterion did."""
+                        phase: str = "25", runs_per_window: int | None = None) -> AAResult:
+    """A/A: how often the decision says rollback on windows of healthy runs, and which
+    criterion did.
+
+    Each resampled window is `runs_per_window` runs per cohort (default: the smallest window
+    the run-level latency test decides on), drawn WITHOUT replacement from that cohort's
+    real runs. Never with replacement: a run drawn twice would enter the run-level test
+    twice, a tie and a fake extra independent observation, which is exactly the error the
+    test exists to avoid. Canary runs stay canary and control runs stay control, so a real
+    difference between the two processes counts against the gate, as it would in
+    production. The resampled windows share runs with each other (they are not
+    independent of one another: the rate rests on the pool's real runs, reported with it);
+    the pool is also cut into disjoint real windows, reported alongside as a check that
+    needs no resampling at all."""
+    k = runs_per_window or smallest_deciding_window(policy)
+    pool_c, pool_k = window.canary_runs, window.control_runs
+    if min(len(pool_c), len(pool_k)) <= k:
+        raise ValueError(f"A/A calibration needs more than {k} real runs per cohort to draw "
+                         f"windows of {k} from; got {len(pool_c)} canary and {len(pool_k)} "
+                         "control runs: gather a longer window")
+    per_run_s = window.elapsed_s / max(len(pool_c), len(pool_k))
+    elapsed = max(1.0, per_run_s * k)
+
+    def judge(c_runs: list[list[Sample]], k_runs: list[list[Sample]]) -> Decision:
+        return decide(policy, phase, [s for run in c_runs for s in run],
+                      [s for run in k_runs for s in run], elapsed)
+
     rng = random.Random(seed)
-    k_c, k_k = len(window.canary_runs), len(window.control_runs)
     trips: dict[str, int] = defaultdict(int)
     rollbacks = 0
+    seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
     for _ in range(resamples):
-        canary = [s for run in rng.choices(window.canary_runs, k=k_c) for s in run]
-        control = [s for run in rng.choices(window.control_runs, k=k_k) for s in run]
-        d = decide(policy, phase, canary, control, window.elapsed_s)
+        ic = tuple(sorted(rng.sample(range(len(pool_c)), k)))
+        ik = tuple(sorted(rng.sample(range(len(pool_k)), k)))
+        seen.add((ic, ik))
+        d = judge([pool_c[i] for i in ic], [pool_k[i] for i in ik])
         if d.verdict == "rollback":
             rollbacks += 1
             for criterion in d.tripped():
                 trips[criterion] += 1
-    return rollbacks / max(1, resamples), dict(trips)
+    disjoint = min(len(pool_c), len(pool_k)) // k
+    disjoint_rollbacks = sum(
+        judge(pool_c[i * k:(i + 1) * k], pool_k[i * k:(i + 1) * k]).verdict == "rollback"
+        for i in range(disjoint))
+    return AAResult(rollbacks / max(1, resamples), rollbacks, resamples, len(seen), k,
+                    (len(pool_c), len(pool_k)), dict(trips), disjoint, disjoint_rollbacks)
 
 
 def time_to_verdict(policy: Policy, window: Window, phase: str = "25"

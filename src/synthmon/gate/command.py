@@ -5,6 +5,7 @@ cannot decide holds, it never says go and never triggers a rollback by accident.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -185,6 +186,31 @@ def _run_on_rollback(command: str, decision_dir: Path) -> None:
         click.echo("--on-rollback did not finish within 300 s; left it", err=True)
 
 
+def _keep_samples(out: Path, runners: list[CohortRunner]) -> None:
+    """The samples the decision was made on, beside it (in summary.json's shape): the
+    evidence can be re-read, and the decision replayed offline with --canary-summary
+    out/canary.summary.json --control-summary out/control.summary.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    for runner in runners:
+        path = out / f"{runner.cohort}.summary.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"cohort": runner.cohort, "target": runner.url,
+                                   "runs": runner.runs,
+                                   "requests": [s.to_dict() for s in runner.samples]}),
+                       encoding="utf-8")
+        tmp.replace(path)
+
+
+def _log_watch(out: Path, decision: Decision, at_s: float) -> None:
+    """One line per --watch evaluation (decision.md holds only the latest): the sequence
+    of verdicts through the phase, for the ship-room and the post-mortem."""
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "watch.jsonl").open("a", encoding="utf-8") as log:
+        log.write(json.dumps({"at_s": round(at_s, 1), "generated_at": decision.generated_at,
+                              "verdict": decision.verdict, "tripped": decision.tripped()})
+                  + "\n")
+
+
 def _watch_params(ctx: _Context, watch_for: str | None, interval: str | None
                   ) -> tuple[float, float]:
     total = parse_duration(watch_for) if watch_for else parse_duration(ctx.phase_conf["duration"])
@@ -213,6 +239,7 @@ def _live(ctx: _Context, canary_url: str, control_url: str, suite: str | None, w
         both.join()
         elapsed = time.time() - both.started_at
         notes = [f for r in runners for f in r.failures[:3]]
+        _keep_samples(ctx.out, runners)
         ctx.finish(ctx.decide(runners[0].samples, runners[1].samples, elapsed, notes))
         return
     total, every = _watch_params(ctx, watch_for, interval)
@@ -230,6 +257,7 @@ def _live(ctx: _Context, canary_url: str, control_url: str, suite: str | None, w
             decision = ctx.decide(runners[0].since(since), runners[1].since(since),
                                   now - since, notes)
             code = ctx.finish(decision, exit_now=False)
+            _log_watch(ctx.out, decision, now - both.started_at)
             if decision.verdict == "rollback" and not tripped:
                 tripped = True
                 if on_rollback:
@@ -262,6 +290,7 @@ def _from_history(ctx: _Context, path: Path, watch: bool, watch_for: str | None,
     while True:
         decision = once()
         code = ctx.finish(decision, exit_now=False)
+        _log_watch(ctx.out, decision, total - (deadline - time.time()))
         if decision.verdict == "rollback":
             if on_rollback:
                 _run_on_rollback(on_rollback, ctx.out)

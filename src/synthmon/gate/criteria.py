@@ -206,9 +206,6 @@ def schema_failures(criterion: Criterion, inp: GateInput, critical_endpoints: se
     return r
 
 
-MIN_RUNS_FOR_RUN_LEVEL_TEST = 5
-
-
 def _run_medians(samples: list[Sample]) -> list[float]:
     runs: dict[str, list[float]] = defaultdict(list)
     for s in samples:
@@ -220,11 +217,31 @@ def _latencies(samples: Iterable[Sample]) -> list[float]:
     return [s.total_ms for s in samples if has_latency(s)]
 
 
+def _runs_needed(min_runs: int, alpha: float) -> int:
+    """Runs per cohort the run-level test needs: the policy's minimum, raised if need be
+    until Mann-Whitney can reach alpha at all (its smallest p is 1 / C(n + m, n))."""
+    need = max(2, min_runs)
+    while stats.mann_whitney_smallest_p(need, need) >= alpha:
+        need += 1
+    return need
+
+
 def latency_ratio(criterion: Criterion, inp: GateInput, critical_endpoints: set[str],
                   confidence: float) -> CriterionResult:
     """P95 ratio over the critical endpoints both cohorts called, plus a one-sided
     Mann-Whitney U against the control: both must say 'slower' to roll back, so one slow
-    sample cannot decide alone and one lucky sample cannot clear a real regression."""
+    sample cannot decide alone and one lucky sample cannot clear a real regression.
+
+    The distribution test's unit is the suite run, never the call: the calls of one run
+    share its moment (host load, GC pauses, a noisy neighbour, the cache state), so 60
+    calls of one run are not 60 independent draws, and a per-call test treats one unlucky
+    run as overwhelming evidence (round 1's A/A calibration: 1.5% false rollbacks, all of
+    them per-call tests on windows of fewer than 5 runs). Each run contributes its median
+    latency over the shared critical endpoints; the test needs `min_runs` runs per cohort
+    (policy), and at least enough for Mann-Whitney's smallest p-value to be below alpha.
+    Below that the criterion holds and says how many more runs (and minutes) it needs; it
+    never falls back to calls. The P95 ratio is still taken over calls: it is the size of
+    the effect, the run-level test is what says the effect is real."""
     r = new_result(criterion)
     canary = [s for s in critical(inp.canary, critical_endpoints) if has_latency(s)]
     control = [s for s in critical(inp.control, critical_endpoints) if has_latency(s)]
@@ -236,6 +253,19 @@ def latency_ratio(criterion: Criterion, inp: GateInput, critical_endpoints: set[
     if short < criterion.min_samples:
         return hold_for_data(r, short, criterion.min_samples, per_minute(short, inp),
                              what="timed critical requests per cohort")
+    runs_c, runs_k = _run_medians(canary), _run_medians(control)
+    r.samples.update({"canary_runs": len(runs_c), "control_runs": len(runs_k)})
+    alpha = 1 - confidence
+    need_runs = _runs_needed(criterion.min_runs, alpha)
+    few = min(len(runs_c), len(runs_k))
+    if few < need_runs:
+        hold_for_data(r, few, need_runs, per_minute(few, inp), what="runs")
+        r.reason = (f"too few independent suite runs for the latency test: "
+                    f"{len(runs_c)} canary and {len(runs_k)} control runs, the test needs "
+                    f"{need_runs} per cohort; needs {need_runs - few} more runs"
+                    + (f" (about {r.needs['minutes']:g} more minutes)" if "minutes" in r.needs
+                       else ""))
+        return r
     c_ms, k_ms = _latencies(canary), _latencies(control)
     p95_c = stats.quantile(c_ms, 0.95)
     ref_p95, r.reference = stats.quantile(k_ms, 0.95), "control"
@@ -255,17 +285,9 @@ def latency_ratio(criterion: Criterion, inp: GateInput, critical_endpoints: set[
                                             "compared with control")
     elif criterion.comparison == "relative_to_baseline":
         r.evidence["reference_note"] = "no baseline given: compared with control"
-    # Calls of one suite run share the machine's moment (load, GC, a noisy neighbour), so
-    # they are not independent draws: with enough runs the test compares run medians
-    # (A/A calibration: per-call MWU rolled back 5% of healthy windows on a busy host).
-    runs_c, runs_k = _run_medians(canary), _run_medians(control)
-    if min(len(runs_c), len(runs_k)) >= MIN_RUNS_FOR_RUN_LEVEL_TEST:
-        p_value = stats.mann_whitney_greater(runs_c, runs_k)
-        r.evidence["distribution_test"] = (f"Mann-Whitney U on run medians "
-                                           f"({len(runs_c)} canary vs {len(runs_k)} control runs)")
-    else:
-        p_value = stats.mann_whitney_greater(c_ms, k_ms)
-        r.evidence["distribution_test"] = "Mann-Whitney U on calls (too few runs for run medians)"
+    p_value = stats.mann_whitney_greater(runs_c, runs_k, method="auto")
+    r.evidence["distribution_test"] = (f"Mann-Whitney U on run medians "
+                                       f"({len(runs_c)} canary vs {len(runs_k)} control runs)")
     ratio = p95_c / ref_p95 if ref_p95 > 0 else math.inf
     r.canary_value, r.reference_value = p95_c, ref_p95
     r.bound = {"p95_ratio": ratio, "mann_whitney_p": p_value, "alpha": 1 - confidence,

@@ -12,6 +12,7 @@ from synthmon.gate import criteria as synthetic
 from synthmon.gate.model import CriterionResult, Decision, GateInput
 from synthmon.gate.production import evaluate_production
 from synthmon.gate.prometheus import PrometheusClient, route_regex
+from synthmon.gate.scope import out_of_scope_reason
 from synthmon.policy import Criterion, Policy
 
 
@@ -45,7 +46,12 @@ def _synthetic_evaluator(c: Criterion, budgets: dict[str, float]
 def evaluate(policy: Policy, inp: GateInput, prometheus: PrometheusClient | None = None,
              only: set[str] | None = None) -> Decision:
     chosen = [c for c in policy.criteria if only is None or c.id in only]
-    in_play = [c for c in chosen if c.source == "synthetic" or prometheus is not None]
+    # Criteria the phase's scope starves (payments in phase 5) are set aside first: they
+    # take no share of the false-rollback budget and never hold the phase.
+    unjudged = {c.id: why for c in chosen
+                if (why := out_of_scope_reason(c, inp.scope, inp.phase)) is not None}
+    in_play = [c for c in chosen if c.id not in unjudged
+               and (c.source == "synthetic" or prometheus is not None)]
     confidence = stats.per_test_confidence(
         float(policy.gate.get("false_rollback_rate", 0.01)), len(in_play))
     method = policy.gate.get("rate_bound", "wilson")
@@ -54,7 +60,9 @@ def evaluate(policy: Policy, inp: GateInput, prometheus: PrometheusClient | None
     budgets = {e: policy.budget(*e.split(" ", 1)).budget_ms for e in crit_endpoints}
     results = []
     for c in chosen:
-        if c.source == "synthetic":
+        if c.id in unjudged:
+            results.append(synthetic.new_result(c, "not_applicable", unjudged[c.id]))
+        elif c.source == "synthetic":
             results.append(_synthetic_evaluator(c, budgets)(c, inp, crit_endpoints, confidence,
                                                             method))
         else:
@@ -78,8 +86,8 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
         summary = (f"GO for phase {inp.phase}: all {len(results) - len(skipped)} "
                    "evaluated criteria pass")
         if skipped:
-            summary += (f"; NOT evaluated ({len(skipped)}, production-only, no Prometheus): "
-                        + ", ".join(r.id for r in skipped))
+            summary += (f"; NOT evaluated ({len(skipped)}): "
+                        + ", ".join(f"{r.id} ({_why_not(r)})" for r in skipped))
     return Decision(
         verdict=verdict, summary=summary, phase=inp.phase, criteria=results,
         generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -96,3 +104,11 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
         },
         notes=list(inp.notes),
     )
+
+
+def _why_not(r: CriterionResult) -> str:
+    if r.reason.startswith("not applicable in phase"):
+        return "out of this phase's scope"
+    if r.source == "prometheus":
+        return "production-only, no --prometheus"
+    return "not applicable"
