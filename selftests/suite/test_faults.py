@@ -6,79 +6,127 @@ scoped to the checks that guard against it); the parametrized tests then read th
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from suite_harness import SuiteRun, run_suite, sandbox
+from suite_harness import REPO, SuiteRun, run_suite, sandbox
 
 
 @dataclass(frozen=True)
 class Case:
     spec: str
     scope: tuple[str, ...]  # -m / -k arguments for the suite run
-    check: str  # the check that must fail (its name in the output)
+    # Every check that must fail, as pytest names it after "::" (parametrized id included);
+    # test_every_check_is_proven_by_a_fault holds these against the collected suite.
+    checks: tuple[str, ...]
     cause: tuple[str, ...]  # fragments of the failure message that name the cause
 
 
+B2C_FLOW = "test_student_searches_saves_and_drafts_an_application"
+SECURITY_HEADERS = tuple(f"test_security_headers[{case}]" for case in (
+    "/health-200", "/api/v1/scholarships-200", "/api/v1/no-such-route-404"))
+CSRF = ("test_cookie_session_enforces_csrf",
+        "test_cookie_session_without_matching_csrf_is_403[missing]",
+        "test_cookie_session_without_matching_csrf_is_403[mismatched]")
+INVALID_BODIES = ("test_malformed_json_is_400", "test_signup_with_wrong_types_is_422",
+                  *(f"test_invalid_login_body_is_422[{case}]"
+                    for case in ("wrong-types", "missing-field", "unknown-field")))
+DASHBOARD_WRITES = tuple(f"test_dashboard_is_read_only[{method}]"
+                         for method in ("POST", "PUT", "DELETE"))
+
 CASES: dict[str, Case] = {
     "latency": Case("latency:ms=600,route=/health", ("-k", "health_is_ok"),
-                    "test_health_is_ok", ("GET /health took", "over its hard limit of 500 ms")),
+                    ("test_health_is_ok",), ("GET /health took", "over its hard limit of 500 ms")),
     "error": Case("error:status=500,route=/api/v1/scholarships*", ("-m", "b2c and critical"),
-                  "test_student_searches_saves_and_drafts_an_application",
+                  (B2C_FLOW,),
                   ("GET /api/v1/scholarships expected 200, got 500", "internal-error")),
     "error-503-retried": Case("error:status=503,route=/ready", ("-k", "ready_with"),
-                              "test_ready_with_every_dependency_ok",
+                              ("test_ready_with_every_dependency_ok",),
                               ("GET /ready expected 200, got 503",)),
     "drop-field": Case("drop-field:field=items.*.amount.currency,route=/api/v1/scholarships",
-                       ("-m", "b2c and critical"),
-                       "test_student_searches_saves_and_drafts_an_application",
+                       ("-m", "b2c and critical"), (B2C_FLOW,),
                        ("breaks schema scholarship-search at $.items[",
                         ".amount: 'currency' is a required property")),
     "retype-field": Case("retype-field:field=build_id,to=number,route=/health",
-                         ("-k", "health_is_ok"), "test_health_is_ok",
+                         ("-k", "health_is_ok"), ("test_health_is_ok",),
                          ("breaks schema health at $.build_id", "is not of type 'string'")),
     "strip-headers": Case("strip-headers:headers=X-Frame-Options", ("-k", "security_headers"),
-                          "test_security_headers", ("X-Frame-Options",)),
+                          SECURITY_HEADERS, ("X-Frame-Options",)),
+    "strip-headers-no-store": Case("strip-headers:headers=Cache-Control,route=/api/v1/auth/*",
+                                   ("-k", "auth_answers_are_not_cached"),
+                                   ("test_auth_answers_are_not_cached",),
+                                   ("Cache-Control: no-store on an auth answer",)),
     "slow-body": Case("slow-body:ms=700,route=/health", ("-k", "health_is_ok"),
-                      "test_health_is_ok", ("over its hard limit of 500 ms",)),
+                      ("test_health_is_ok",), ("over its hard limit of 500 ms",)),
     "no-rbac": Case("no-rbac", ("-k", "denied_the_provider"),
-                    "test_student_is_denied_the_provider_dashboard",
+                    ("test_student_is_denied_the_provider_dashboard",),
                     ("GET /api/v1/provider/dashboard expected 403, got 200",)),
-    "no-csrf": Case("no-csrf", ("-k", "csrf"), "test_cookie_session",
+    "no-csrf": Case("no-csrf", ("-k", "csrf"), CSRF,
                     ("POST /api/v1/me/saved expected 403, got 20",)),
-    "no-validation": Case("no-validation", ("-k", "invalid_login_body"),
-                          "test_invalid_login_body_is_422",
-                          ("POST /api/v1/auth/login expected 422, got 5",)),
+    "no-validation": Case("no-validation",
+                          ("-k", "malformed_json or invalid_login_body or signup_with_wrong_types"),
+                          INVALID_BODIES,
+                          ("POST /api/v1/auth/login expected 422, got 5",
+                           "POST /api/v1/auth/login expected 400, got 500",
+                           "POST /api/v1/auth/signup expected 422, got 500")),
     "no-rate-limit": Case("no-rate-limit", ("-k", "over_quota"),
-                          "test_over_quota_is_429_with_retry_after",
+                          ("test_over_quota_is_429_with_retry_after",),
                           ("the 4th call within a minute refused with 429",)),
-    "nonce-reuse": Case("nonce-reuse", ("-k", "replayed_nonce"), "test_replayed_nonce_is_409",
+    "nonce-reuse": Case("nonce-reuse", ("-k", "replayed_nonce"), ("test_replayed_nonce_is_409",),
                         ("/validate expected 409, got 200",)),
-    "lose-draft-writes": Case("lose-draft-writes", ("-m", "b2c and critical"),
-                              "test_student_searches_saves_and_drafts_an_application",
+    "lose-draft-writes": Case("lose-draft-writes", ("-m", "b2c and critical"), (B2C_FLOW,),
                               ("the draft read back exactly as autosaved",)),
-    "not-ready": Case("not-ready", ("-k", "ready_with"), "test_ready_with_every_dependency_ok",
+    "not-ready": Case("not-ready", ("-k", "ready_with"), ("test_ready_with_every_dependency_ok",),
                       ("GET /ready expected 200, got 503", "not-ready")),
-    "auth-errors": Case("auth-errors", ("-m", "b2c and critical"),
-                        "test_student_searches_saves_and_drafts_an_application",
-                        ("got 401", "invalid-token")),
+    "auth-errors": Case("auth-errors", ("-m", "critical and (b2c or provider)"),
+                        (B2C_FLOW, "test_provider_reads_the_dashboard"),
+                        ("got 401", "invalid-token",
+                         "GET /api/v1/provider/dashboard expected 200, got 401")),
     "signup-failures": Case("signup-failures", ("-k", "signup_login"),
-                            "test_signup_login_and_refresh_rotation",
+                            ("test_signup_login_and_refresh_rotation",),
                             ("POST /api/v1/auth/signup expected 201, got 503",)),
     "capture-failures": Case("capture-failures", ("-m", "payments and not negative"),
-                             "test_checkout_with_the_sandbox_token_validates_once",
+                             ("test_checkout_with_the_sandbox_token_validates_once",),
                              ("POST /api/v1/checkout expected 201, got 402",)),
     "refresh-reuse": Case("refresh-reuse", ("-k", "signup_login"),
-                          "test_signup_login_and_refresh_rotation",
+                          ("test_signup_login_and_refresh_rotation",),
                           ("POST /api/v1/auth/refresh expected 401, got 200",)),
     "server-header": Case("server-header", ("-k", "version_leaking"),
-                          "test_no_version_leaking_headers",
+                          ("test_no_version_leaking_headers",),
                           ("no software version in the Server header",)),
-    "cors-wildcard": Case("cors-wildcard", ("-k", "cors"), "test_no_credentialed_wildcard_cors",
+    "cors-wildcard": Case("cors-wildcard", ("-k", "cors"), ("test_no_credentialed_wildcard_cors",),
                           ("never Access-Control-Allow-Origin: * together with credentials",)),
-    "leak-pii": Case("leak-pii:route=/health", ("-k", "health_is_ok"), "test_health_is_ok",
+    "leak-pii": Case("leak-pii:route=/health", ("-k", "health_is_ok"), ("test_health_is_ok",),
                      ("breaks schema health", "Additional properties are not allowed")),
+    "no-auth": Case("no-auth", ("-k", "missing_token"), ("test_missing_token_is_401",),
+                    ("GET /api/v1/me/saved expected 401, got 200",)),
+    "no-token-expiry": Case("no-token-expiry", ("-k", "expired_token"),
+                            ("test_expired_token_is_401",),
+                            ("GET /api/v1/me/saved expected 401, got 200",)),
+    "no-signature-check": Case("no-signature-check", ("-k", "tampered_token"),
+                               ("test_tampered_token_is_401",),
+                               ("GET /api/v1/me/saved expected 401, got 200",)),
+    "no-version-check": Case("no-version-check", ("-k", "stale_draft"),
+                             ("test_stale_draft_version_is_409",),
+                             ("PUT /api/v1/applications/{application_id}/draft expected 409, "
+                              "got 200",)),
+    "no-body-limit": Case("no-body-limit", ("-k", "oversized_body"),
+                          ("test_oversized_body_is_413",),
+                          ("POST /api/v1/auth/signup expected 413, got 422",)),
+    "no-content-type-check": Case("no-content-type-check", ("-k", "wrong_content_type"),
+                                  ("test_wrong_content_type_is_415",),
+                                  ("POST /api/v1/auth/login expected 415, got 422",)),
+    "provider-writes": Case("provider-writes", ("-k", "dashboard_is_read_only"),
+                            DASHBOARD_WRITES,
+                            tuple(f"{method} /api/v1/provider/dashboard expected 405, got 200"
+                                  for method in ("POST", "PUT", "DELETE"))),
+    "drop-metric": Case("drop-metric:family=scholarshipai_build_info", ("-k", "slo_families"),
+                        ("test_metrics_expose_the_slo_families",),
+                        ("GET /metrics answered 200", "missing scholarshipai_build_info")),
 }
 
 
@@ -100,8 +148,9 @@ def test_fault_fails_the_check_that_guards_against_it(results, name):
     case, run = CASES[name], results[name]
     where = f"{case.spec}, suite output:\n{run.output}"
     assert run.returncode == 1, f"the suite should fail (rc {run.returncode}) with {where}"
-    failed = [line for line in run.output.splitlines() if line.startswith("FAILED")]
-    assert any(case.check in line for line in failed), f"{case.check} did not fail with {where}"
+    failed = _failed_checks(run.output)
+    missing = [check for check in case.checks if check not in failed]
+    assert not missing, f"{missing} did not fail with {where}"
     for fragment in case.cause:
         assert fragment in run.output, f"the cause {fragment!r} is not named with {where}"
     assert "synthetic id " in run.output
@@ -115,3 +164,29 @@ def test_every_fault_kind_is_covered():
     kinds = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
     covered = {case.spec.split(":")[0] for case in CASES.values()}
     assert kinds - covered == set(), f"fault kinds no case covers: {sorted(kinds - covered)}"
+
+
+def _failed_checks(output: str) -> set[str]:
+    """The checks of the `FAILED <node id> - <message>` summary lines, named after "::"."""
+    return {line.split()[1].split("::")[-1] for line in output.splitlines()
+            if line.startswith("FAILED ") and "::" in line}
+
+
+def test_every_check_is_proven_by_a_fault(tmp_path):
+    """The collected suite against CASES: a new check (or a new parametrized case of one)
+    needs a fault case that shows it fails, and a case may not name a check that is gone."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_", "SYNTH_", "SANDBOX_", "OTEL_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         f"--reports-dir={tmp_path}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"collecting the suite failed:\n{done.stdout}{done.stderr}"
+    collected = {line.split("::")[-1] for line in done.stdout.splitlines()
+                 if line.startswith("tests/") and "::" in line}
+    assert len(collected) >= 20, f"too few checks collected:\n{done.stdout}"
+    named = {check for case in CASES.values() for check in case.checks}
+    assert collected - named == set(), (
+        f"checks no fault case proves (add a Case): {sorted(collected - named)}")
+    assert named - collected == set(), (
+        f"cases name checks the suite lacks: {sorted(named - collected)}")
