@@ -18,6 +18,7 @@ import pytest
 from synthmon.client import ApiClient, ApiResponse
 from synthmon.credentials import CredentialError, account, payment_token
 from synthmon.run_context import RunContext
+from synthmon.telemetry.privacy import register_secret
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ def login(api: ApiClient, role: str, schema: str = "token-login", **extra: objec
 
 def _session(resp: ApiResponse, role: str) -> Session:
     body = resp.json()
+    # registered at once: a check may echo a token before it sends it (the user id is no secret)
+    register_secret(body["access_token"], body["refresh_token"])
     return Session(role, body["user"]["id"], body["access_token"], body["refresh_token"])
 
 
@@ -92,7 +95,9 @@ _signups = itertools.count(1)
 def synthetic_email(run_context: RunContext) -> str:
     """synthetic+<run id>-<n>@sandbox.scholarshipai.test, unique across xdist workers."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
-    return f"synthetic+{run_context.run_id}-{worker}-{next(_signups)}@sandbox.scholarshipai.test"
+    email = f"synthetic+{run_context.run_id}-{worker}-{next(_signups)}@sandbox.scholarshipai.test"
+    register_secret(email)
+    return email
 
 
 @pytest.fixture

@@ -43,6 +43,15 @@ def test_otlp_export_reports_and_log_correlation(tmp_path: Path, sandbox_factory
     assert not errors, errors[:5]
     assert summary["requests"] and summary["checks"]
     assert (latest / "allure-results" / "environment.properties").is_file()
+    # each call's step attaches its request and response: headers that carry a token or a
+    # cookie keep their name and lose their value, bodies are shape hashes
+    attachments = [json.loads(p.read_text())
+                   for p in (latest / "allure-results").glob("*-attachment.json")]
+    sent = [a for a in attachments if "method" in a and "url" in a]
+    assert len(sent) == len(summary["requests"])
+    authorized = [a for a in sent if "Authorization" in a["headers"]]
+    assert authorized and {a["headers"]["Authorization"] for a in authorized} == {"[redacted]"}
+    assert all(a["url"].endswith("e2e=1") or "e2e=1&" in a["url"] for a in sent)
     assert "synthmon run summary" in result.stdout
 
     # what arrived over OTLP: one trace for the run, across both xdist workers

@@ -27,9 +27,11 @@ from opentelemetry.trace import Status, StatusCode
 from requests.cookies import extract_cookies_to_jar
 
 from synthmon.budgets import Budgets, verdict
+from synthmon.exchange import Exchange, register_body_secrets
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
 from synthmon.schema_check import SchemaStore
+from synthmon.telemetry.privacy import register_secret
 from synthmon.tracing import client_span
 
 # Safe methods only by default: PUT/DELETE are idempotent in HTTP terms, but a retried draft
@@ -131,7 +133,7 @@ class ClientCore:
         budgets: Budgets,
         run_context: Callable[[], RunContext],
         current_check: Callable[[], tuple[str, str]],
-        record: Callable[[Sample], None],
+        record: Callable[[Sample, Exchange | None], None],
     ) -> None:
         self.base_url = base_url
         self.settings = settings
@@ -236,12 +238,13 @@ class ApiClient:
         if core.down is not None:
             sample = self._sample(context, check, method, route, None, 0.0, None, budget,
                                   synthetic_id, "", "", time.time(), expected, 0, "target-down")
-            core.record(sample)
+            core.record(sample, None)
             pytest.fail(f"{check}: {method} {route} was not sent: the target is down "
                         f"({core.down}) [synthetic id {synthetic_id}]", pytrace=False)
 
         request_headers = {"X-Synthetic-Id": synthetic_id}
         if token is not None:
+            register_secret(token)  # never written anywhere, whatever echoes it
             request_headers["Authorization"] = f"Bearer {token}"
         if headers:
             request_headers.update(headers)
@@ -253,11 +256,12 @@ class ApiClient:
             core.down = str(exc)
             core.record(self._sample(context, check, method, route, None, 0.0, None, budget,
                                      synthetic_id, "", "", time.time(), expected, 0,
-                                     "target-down"))
+                                     "target-down"), None)
             pytest.fail(f"{check}: {method} {route} was not sent: {exc}", pytrace=False)
         context = core.run_context()  # the first call's probe may have learnt the build
         kwargs: dict[str, Any] = {"params": query, "headers": request_headers}
         if json is not _UNSET:
+            register_body_secrets(json)
             kwargs["json"] = json
         elif data is not None:
             kwargs["data"] = data
@@ -319,7 +323,8 @@ class ApiClient:
                 sample = self._sample(context, check, method, route, None, total_ms, None,
                                       budget, synthetic_id, call.trace_id, call.span_id,
                                       started_at, expected, attempt, error_type)
-                core.record(sample)
+                core.record(sample, Exchange(method, route, prepared.url or "", prepared.headers,
+                                             prepared.body, None, None, None))
                 if not checked:
                     raise TargetDown(f"{method} {route} got no answer after {attempt} "
                                      f"attempt(s): {failure} [synthetic id {synthetic_id}]")
@@ -352,7 +357,8 @@ class ApiClient:
                 schema_ok=None if schema_name is None else schema_error is None,
                 schema_error=schema_error and f"{schema_name}: {schema_error}",
             )
-            core.record(sample)
+            core.record(sample, Exchange(method, route, prepared.url or "", prepared.headers,
+                                         prepared.body, status, raw.headers, content))
         response = ApiResponse(raw, content, sample)
         if not checked:
             return response

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from synthmon.telemetry.privacy import register_secret
+
 # role -> (email variable, password variable, default email, default password)
 _ACCOUNTS: dict[str, tuple[str, str, str, str]] = {
     "student": ("SYNTH_STUDENT_EMAIL", "SYNTH_STUDENT_PASSWORD",
@@ -54,6 +56,7 @@ def account(role: str) -> Account:
         if not value.strip():
             raise CredentialError(f"{variable} is set but empty: set it to the {role} test "
                                   f"account's {'email' if variable == email_var else 'password'}")
+    register_secret(email, password)  # removed literally from anything written
     return Account(role, email, password, email_var, password_var)
 
 
@@ -62,4 +65,5 @@ def payment_token() -> str:
     if not token:
         raise CredentialError(f"{PAYMENT_TOKEN_VARIABLE} is set but empty: set it to a sandbox "
                               "payment token such as tok_sandbox_visa")
+    register_secret(token)
     return token

@@ -18,13 +18,17 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from synthmon.exchange import Exchange
     from synthmon.samples import Sample
 
 
 @pytest.hookspec
-def pytest_synthmon_sample_recorded(sample: Sample, item: pytest.Item) -> None:
+def pytest_synthmon_sample_recorded(sample: Sample, item: pytest.Item,
+                                    exchange: Exchange | None) -> None:
     """Called on the process that made the call (an xdist worker or the only process)
-    right after each HTTP call of a check, with the finished Sample.
+    right after each HTTP call of a check, with the finished Sample and the Exchange (its
+    scrubbed request and response views, built on demand; None when nothing was sent).
+    An implementation takes only the arguments it names, e.g. `(sample, item)`.
 
     A conftest.py that may also be loaded without synthmon (`-p no:synthmon`) marks its
     implementation `@pytest.hookimpl(optionalhook=True)`, or pytest rejects it as unknown."""

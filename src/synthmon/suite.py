@@ -21,6 +21,7 @@ import pytest
 
 from synthmon.budgets import Budgets
 from synthmon.client import ApiClient, ClientCore, ClientSettings, TargetDown
+from synthmon.exchange import Exchange
 from synthmon.policy import Policy
 from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext
 from synthmon.samples import SAMPLE_PROPERTY, Sample
@@ -200,13 +201,14 @@ class SynthmonSuite:
             short = self._short_ids[item.nodeid] = short_check_id(item)
         return item.nodeid, short
 
-    def _record(self, sample: Sample) -> None:
+    def _record(self, sample: Sample, exchange: Exchange | None) -> None:
         item = self._current
         if item is None:
             return
         item.stash.setdefault(_SAMPLES_KEY, []).append(sample)
         item.user_properties.append((SAMPLE_PROPERTY, sample.to_dict()))
-        self.config.hook.pytest_synthmon_sample_recorded(sample=sample, item=item)
+        self.config.hook.pytest_synthmon_sample_recorded(sample=sample, item=item,
+                                                         exchange=exchange)
 
     # --- xdist: the controller starts the sandbox once and hands it to every worker ----
     @pytest.hookimpl(optionalhook=True)

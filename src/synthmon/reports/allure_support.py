@@ -3,7 +3,9 @@
 allure-pytest does the writing; we point it at reports/<run-id>/allure-results/ and add what
 it cannot know: epic/feature/story/severity from our markers, one step per call (each call
 is a stage of the flow: search, details, save, ...), and the run's environment.properties.
-Attachments hold the exchange's metadata and the body's shape hash, never a body.
+Each step carries two attachments, the request and the response as synthmon.exchange
+describes them (method, route, URL without query secrets, allow-listed headers, the body's
+shape hash, never a body, token, cookie, password or email), plus the call's verdicts.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 
 from synthmon.reports.collect import AREAS
 from synthmon.run_context import RunContext
+from synthmon.exchange import Exchange
 from synthmon.samples import Sample
 from synthmon.telemetry.privacy import scrub_text, scrub_value
 
@@ -46,7 +49,10 @@ def configure(config: pytest.Config, results_dir: Path) -> None:
     Runs at session start, after every pytest_configure: if allure-pytest already configured
     itself without a directory, register its listener the way it would have.
     """
-    if not allure_available() or getattr(config.option, "allure_report_dir", None):
+    # allure-pytest's options exist only when its plugin is loaded: `-p no:allure_pytest`
+    # leaves it importable but unconfigured, and its listener would then crash the run.
+    if not allure_available() or not hasattr(config.option, "attach_capture") \
+            or getattr(config.option, "allure_report_dir", None):
         return
     config.option.allure_report_dir = str(results_dir)
     if config.pluginmanager.get_plugin("allure_listener") is not None:
@@ -84,54 +90,37 @@ def label_item(item: pytest.Item) -> None:
         allure.dynamic.severity(allure.severity_level.NORMAL)
 
 
-def exchange_view(sample: Sample) -> dict[str, Any]:
-    """What we may show of one HTTP exchange: metadata and verdicts, no bodies."""
-    return {
-        "request": {
-            "method": sample.method,
-            "route": sample.route,
-            "headers": {"User-Agent": "ScholarshipAI-Canary/1.0",
-                        "X-Synthetic-Id": sample.synthetic_id,
-                        "traceparent": f"00-{sample.trace_id}-{sample.span_id}-01"},
-            "body": "[not recorded: bodies never leave the process]",
-        },
-        "response": {
-            "status": sample.status,
-            "expected_status": sample.expected_status,
-            "total_ms": sample.total_ms,
-            "ttfb_ms": sample.ttfb_ms,
-            "schema_ok": sample.schema_ok,
-            "schema_error": scrub_text(sample.schema_error),
-            "budget_ms": sample.budget_ms,
-            "budget_verdict": sample.budget_verdict,
-            "error_type": sample.error_type,
-            "attempts": sample.attempts,
-            "body": "[not recorded: bodies never leave the process]",
-        },
-        "synthetic_id": sample.synthetic_id,
-        "trace_id": sample.trace_id,
-    }
+def exchange_views(sample: Sample,
+                   exchange: Exchange | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(request, response) as an Allure step shows them: the client's scrubbed views of
+    the exchange (no bodies: shape hashes) with the call's ids and verdicts."""
+    request: dict[str, Any] = exchange.request_view() if exchange is not None else {
+        "method": sample.method, "route": sample.route, "sent": False}
+    request.update(synthetic_id=sample.synthetic_id, trace_id=sample.trace_id,
+                   span_id=sample.span_id, attempts=sample.attempts)
+    answered = exchange.response_view() if exchange is not None else None
+    response: dict[str, Any] = answered or {"status": None, "answered": False}
+    response.update(
+        expected_status=sample.expected_status, error_type=sample.error_type,
+        total_ms=sample.total_ms, ttfb_ms=sample.ttfb_ms, schema_ok=sample.schema_ok,
+        schema_error=sample.schema_error, budget_ms=sample.budget_ms,
+        budget_verdict=sample.budget_verdict)
+    return request, response
 
 
-def step_for_sample(sample: Sample) -> None:
-    """One Allure step per call, named like the flow stage it is, with its exchange."""
+def step_for_sample(sample: Sample, exchange: Exchange | None = None) -> None:
+    """One Allure step per call, named like the flow stage it is, with the scrubbed request
+    and response attached (scrubbed once more here, so a slip upstream stays in-process)."""
     import allure
 
     status = sample.status if sample.status is not None else (sample.error_type or "no response")
     title = f"{sample.method} {sample.route} -> {status} in {sample.total_ms:.1f} ms"
+    request, response = exchange_views(sample, exchange)
     with allure.step(title):
-        allure.attach(json.dumps(exchange_view(sample), indent=2),
-                      name=f"exchange {sample.synthetic_id}",
-                      attachment_type=allure.attachment_type.JSON)
-
-
-def attach_exchange(request: dict[str, Any], response: dict[str, Any], name: str) -> None:
-    """For the api client: attach an already-described exchange (headers, body shape hash),
-    scrubbed once more here so a slip upstream does not reach the report."""
-    import allure
-
-    allure.attach(json.dumps(scrub_value({"request": request, "response": response}), indent=2),
-                  name=name, attachment_type=allure.attachment_type.JSON)
+        for part, view in (("request", request), ("response", response)):
+            allure.attach(json.dumps(scrub_value(view), indent=2),
+                          name=f"{part} {sample.synthetic_id}",
+                          attachment_type=allure.attachment_type.JSON)
 
 
 def write_environment(results_dir: Path, ctx: RunContext) -> None:

@@ -22,6 +22,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from synthmon.exchange import Exchange
 from synthmon.reports import allure_support
 from synthmon.reports.collect import CheckOutcome, Collector
 from synthmon.reports.plugin import WORKERINPUT_REPORTS, ReportsPlugin
@@ -175,7 +176,8 @@ class TelemetryPlugin:
             check.outcome.duration_s += float(report.duration or 0.0)
 
     @pytest.hookimpl
-    def pytest_synthmon_sample_recorded(self, sample: Sample, item: pytest.Item) -> None:
+    def pytest_synthmon_sample_recorded(self, sample: Sample, item: pytest.Item,
+                                        exchange: Exchange | None) -> None:
         """The suite's hook (synthmon.hookspecs), after each HTTP call, on the process that
         made it."""
         if self.current is not None:
@@ -183,7 +185,7 @@ class TelemetryPlugin:
         if self.telemetry is not None and self.telemetry.instruments is not None:
             self.telemetry.instruments.record_sample(sample)
         if self.allure_on:
-            allure_support.step_for_sample(sample)
+            allure_support.step_for_sample(sample, exchange)
 
     def _finish_check(self, check: _Check) -> None:
         outcome = check.outcome
