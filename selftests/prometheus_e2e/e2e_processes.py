@@ -7,11 +7,9 @@ nothing listens beyond 127.0.0.1 and the load is bounded in requests and in time
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,17 +19,9 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from support.sandbox_process import running_sandbox, stop_process
 
 HEADERS = {"User-Agent": "ScholarshipAI-Canary/1.0"}
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _wait(what: str, ready, process: subprocess.Popen[bytes], log: Path,
@@ -45,16 +35,9 @@ def _wait(what: str, ready, process: subprocess.Popen[bytes], log: Path,
 
 @contextlib.contextmanager
 def sandbox(workdir: Path, name: str, *args: str) -> Iterator[str]:
-    ready, log = workdir / f"{name}-ready.json", workdir / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1", "--port",
-             "0", "--ready-file", str(ready), *args], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait(f"sandbox {name}", ready.exists, process, log)
-        yield json.loads(ready.read_text())["url"]
-    finally:
-        _stop(process)
+    """The shared sandbox process (selftests/support), its files in workdir/name."""
+    with running_sandbox(workdir / name, *args) as box:
+        yield box.url
 
 
 def _free_port() -> int:
@@ -103,7 +86,7 @@ def prometheus(workdir: Path, targets: dict[str, str], rule_file: Path) -> Itera
         _wait("prometheus", lambda: _answers(f"{url}/-/ready"), process, log)
         yield url
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def query(prom: str, promql: str) -> list[dict[str, Any]]:

@@ -4,15 +4,12 @@ never fire, so this reads a live sandbox's /metrics after a few calls."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from support.sandbox_process import running_sandbox
 
 from synthmon.policy import Policy
 from synthmon.rules import promql as q
@@ -22,27 +19,8 @@ HEADERS = {"User-Agent": "ScholarshipAI-Canary/1.0"}
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("sandbox")
-    ready = workdir / "ready.json"
-    with (workdir / "sandbox.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1", "--port",
-             "0", "--ready-file", str(ready), "--cohort", "canary"],
-            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, \
-                (workdir / "sandbox.log").read_text(errors="replace")[-2000:]
-            time.sleep(0.1)
-        yield json.loads(ready.read_text())["url"]
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with running_sandbox(tmp_path_factory.mktemp("sandbox"), cohort="canary") as box:
+        yield box.url
 
 
 @pytest.fixture(scope="module")

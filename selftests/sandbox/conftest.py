@@ -3,19 +3,16 @@ with fixtures to switch faults through the admin route and to log in."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from support.sandbox_process import SandboxProcess, stop_process
+from support.sandbox_process import start_sandbox as start_shared
 
 STUDENT = ("student@sandbox.scholarshipai.test", "sandbox-student-pass")
 PROVIDER = ("provider@sandbox.scholarshipai.test", "sandbox-provider-pass")
@@ -23,45 +20,19 @@ QUOTA = ("quota@sandbox.scholarshipai.test", "sandbox-quota-pass")
 TIMEOUT = 10
 
 
-@dataclass
-class Running:
-    url: str
-    admin_token: str
-    proc: subprocess.Popen[bytes]
-    access_log: Path
-    stdout: Path
+# The shared sandbox process (selftests/support): ready.json, stdout.txt and stderr.txt in
+# the workdir, its process group stopped by stop().
+Running = SandboxProcess
 
 
 def start_sandbox(workdir: Path, *args: str, env: dict[str, str] | None = None,
                   wait: float = 30) -> Running:
-    ready = workdir / "ready.json"
-    log = workdir / "access.log"
-    out = workdir / "stdout.txt"
-    with out.open("wb") as stdout, (workdir / "stderr.txt").open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1", "--port",
-             "0", "--ready-file", str(ready), "--access-log", str(log), *args],
-            stdout=stdout, stderr=stderr, env={**os.environ, **(env or {})})
-    deadline = time.monotonic() + wait
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError("sandbox did not start: "
-                               + (workdir / "stderr.txt").read_text(errors="replace")[-2000:])
-        time.sleep(0.05)
-    info = json.loads(ready.read_text())
-    return Running(info["url"], info["admin_token"], proc, log, out)
+    return start_shared(workdir, *args, access_log=workdir / "access.log", env=env,
+                        timeout=wait)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-    return int(proc.returncode)
+    return stop_process(proc, sig)
 
 
 @pytest.fixture(scope="session")
@@ -121,14 +92,10 @@ class Faults:
         self.running = running
 
     def set(self, *specs: str) -> None:
-        response = requests.put(self.running.url + "/__admin/faults", json={"faults": list(specs)},
-                                headers={"X-Admin-Token": self.running.admin_token},
-                                timeout=TIMEOUT)
-        assert response.status_code == 200, response.text
+        self.running.set_faults(*specs)
 
     def clear(self) -> None:
-        requests.delete(self.running.url + "/__admin/faults",
-                        headers={"X-Admin-Token": self.running.admin_token}, timeout=TIMEOUT)
+        self.running.clear_faults()
 
 
 @pytest.fixture

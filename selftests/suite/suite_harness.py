@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from synthmon.targets import EmbeddedSandbox
+from support.sandbox_process import running_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE_TIMEOUT_S = 120  # a backstop: the suite must end long before this by itself
@@ -38,13 +38,12 @@ class SuiteRun:
 
 @contextlib.contextmanager
 def sandbox(*faults: str, access_log: str = "-") -> Iterator[str]:
-    """A `synthmon sandbox` process on a free port, with these fault SPECs; yields its URL."""
-    args = [arg for spec in faults for arg in ("--fault", spec)]
-    process = EmbeddedSandbox(["--access-log", access_log, *args])
-    try:
-        yield process.wait_ready()
-    finally:
-        process.stop()
+    """A `synthmon sandbox` process on a free port, with these fault SPECs; yields its URL
+    (the shared selftests/support/sandbox_process.py; "-" keeps the access log on stderr)."""
+    with tempfile.TemporaryDirectory(prefix="synthmon-sandbox-") as workdir, running_sandbox(
+            Path(workdir), faults=faults,
+            access_log=None if access_log == "-" else Path(access_log)) as box:
+        yield box.url
 
 
 def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:

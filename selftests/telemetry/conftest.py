@@ -3,13 +3,10 @@ decodes the protobuf, and a helper that runs the suite in a subprocess."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,53 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.sandbox_process import SandboxProcess, stop_process
+from support.sandbox_process import start_sandbox as start_shared
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@dataclass
-class Sandbox:
-    url: str
-    proc: subprocess.Popen[bytes]
-    access_log: Path
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        lines = []
-        for line in self.access_log.read_text().splitlines():
-            try:
-                lines.append(json.loads(line))
-            except ValueError:
-                continue
-        return lines
+# The shared sandbox process (selftests/support); log_lines() reads its access log.
+Sandbox = SandboxProcess
 
 
 def start_sandbox(workdir: Path, *args: str) -> Sandbox:
-    workdir.mkdir(parents=True, exist_ok=True)
-    ready = workdir / "ready.json"
-    log = workdir / "access.log"
-    with (workdir / "sandbox.out").open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1", "--port",
-             "0", "--ready-file", str(ready), "--access-log", str(log), "--cohort", "control",
-             *args], stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError("sandbox did not start: "
-                               + (workdir / "sandbox.out").read_text(errors="replace")[-2000:])
-        time.sleep(0.05)
-    return Sandbox(json.loads(ready.read_text())["url"], proc, log)
+    return start_shared(workdir, *args, cohort="control", access_log=workdir / "access.log",
+                        timeout=30)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    stop_process(proc)
 
 
 @pytest.fixture
