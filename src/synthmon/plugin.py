@@ -34,8 +34,8 @@ SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
 # option dest -> (flag, environment variable, help)
 _OPTIONS: dict[str, tuple[str, str, str]] = {
     "synthmon_target": ("--target", "SYNTH_TARGET",
-                        "URL or a target named in canary-policy.yaml; default: start the "
-                        "embedded sandbox on a free loopback port"),
+                        "URL or a target named in canary-policy.yaml (--target=URL); "
+                        "default: start the embedded sandbox on a free loopback port"),
     "synthmon_cohort": ("--cohort", "SYNTH_COHORT",
                         "canary or control (default: the target's cohort in the policy)"),
     "synthmon_region": ("--region", "SYNTH_REGION", "region tag of every sample (default local)"),
@@ -47,10 +47,17 @@ _OPTIONS: dict[str, tuple[str, str, str]] = {
     "synthmon_expect_build": ("--expect-build", "SYNTH_EXPECT_BUILD",
                               "stop at once unless the target's /health reports this build_id"),
     "synthmon_reports_dir": ("--reports-dir", "SYNTH_REPORTS_DIR",
-                             "where run reports go (default reports/)"),
+                             "where run reports go (default reports/); write it with '=': "
+                             "--reports-dir=/tmp/x"),
     "synthmon_policy": ("--policy", "SYNTH_POLICY",
-                        "canary-policy.yaml to use (default: the one at the rootdir)"),
+                        "canary-policy.yaml to use (default: the one at the rootdir); write "
+                        "it with '=': --policy=FILE"),
 }
+# Options whose value may be an existing path. pytest picks its rootdir and ini file before
+# entry-point plugins add their options, so in `--reports-dir /tmp/x` it takes /tmp/x for a
+# test path: the rootdir moves there, pytest.ini (testpaths, markers, timeout) is not read and
+# the wrong tests run. `--reports-dir=/tmp/x` is one token and cannot be mistaken.
+_PATH_FLAGS = ("--target", "--reports-dir", "--policy")
 _COHORTS = ("canary", "control")
 
 
@@ -69,6 +76,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from synthmon.suite import SynthmonSuite
 
+    _refuse_a_moved_rootdir(config)
     policy, spec, policy_error = _resolve_target(config)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and WORKERINPUT_KEY in workerinput:
@@ -119,6 +127,28 @@ def api_session(request: pytest.FixtureRequest) -> ApiClient:
 def run_context(request: pytest.FixtureRequest) -> RunContext:
     """Who runs what against which build (the controller's, on every xdist worker)."""
     return request.config.stash[RUN_CONTEXT_KEY]
+
+
+def _refuse_a_moved_rootdir(config: pytest.Config) -> None:
+    """Stop, in one sentence, a run whose rootdir moved because a path option was written
+    with a space (see _PATH_FLAGS): it would otherwise run whatever lies under the new
+    rootdir without the suite's pytest.ini. pytest's order cannot be changed from a plugin."""
+    if hasattr(config, "workerinput"):  # xdist workers get the controller's rootdir
+        return
+    args = [str(a) for a in config.invocation_params.args]
+    spaced = [(flag, args[i + 1]) for i, flag in enumerate(args[:-1]) if flag in _PATH_FLAGS]
+    invocation = Path(config.invocation_params.dir)
+    suite_ini = next((d / "pytest.ini" for d in (invocation, *invocation.parents)
+                      if (d / "pytest.ini").is_file()), None)
+    for flag, value in spaced:
+        path = Path(value) if Path(value).is_absolute() else invocation / value
+        if suite_ini is None or not path.exists() or config.inipath == suite_ini:
+            continue
+        raise pytest.UsageError(
+            f"{flag} {value}: pytest read {value} as a test path before synthmon's options "
+            f"were known, so it used the rootdir {config.rootpath} and "
+            f"{config.inipath or 'no ini file'} instead of {suite_ini}; write "
+            f"{flag}={value} (with '=')")
 
 
 def _resolve_target(
