@@ -96,7 +96,7 @@ def make_client(url: str) -> ApiClient:
     core = ClientCore(base_url=lambda: url, settings=ClientSettings.from_policy(policy.client),
                       schemas=SchemaStore(REPO / "schemas"), budgets=Budgets(policy),
                       run_context=lambda: context, current_check=lambda: ("bench", "bench"),
-                      record=lambda sample: None)
+                      record=lambda sample, exchange: None)
     return ApiClient(core)
 
 
