@@ -112,33 +112,62 @@ def firing_alerts(prom: str) -> list[dict[str, Any]]:
 
 
 class SignupLoad(threading.Thread):
-    """Student signups (and a search in ten calls) on each cohort, paced, until stopped or
-    out of its request or time budget; `delay_s` lets the gate's window begin first."""
+    """Student signups (and a search in ten calls) on each cohort at `per_second` in all,
+    sent by `threads` workers, until stopped or out of its request or time budget;
+    `delay_s` lets the gate's window begin first.
+
+    The workers share one schedule (request k is due at start + k / per_second), so the rate
+    holds while a signup is slow (password hashing on a busy two-core machine): one paced
+    thread only reached 1 / (pause + latency). The budget is shared too: never more than
+    `max_requests` in all, never longer than `max_seconds`."""
 
     def __init__(self, urls: dict[str, str], max_requests: int, max_seconds: float,
-                 per_second: float, delay_s: float = 0.0):
+                 per_second: float, delay_s: float = 0.0, threads: int = 1):
         super().__init__(daemon=True)
         self.urls, self.max_requests, self.max_seconds = urls, max_requests, max_seconds
-        self.delay_s = delay_s
+        self.delay_s, self.threads = delay_s, threads
         self.pause = 1.0 / per_second
         self.stop = threading.Event()
         self.sent: dict[str, int] = {cohort: 0 for cohort in urls}
         self.statuses: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._slots = 0
 
     def run(self) -> None:
         if self.stop.wait(self.delay_s):
             return
         started = time.monotonic()
+        workers = [threading.Thread(target=self._work, args=(started,), daemon=True)
+                   for _ in range(self.threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    def _next_slot(self) -> int | None:
+        """The next round's number (one call per cohort), or None when the budget is spent."""
+        with self._lock:
+            if self._slots * len(self.urls) >= self.max_requests:
+                return None
+            self._slots += 1
+            return self._slots
+
+    def _work(self, started: float) -> None:
         session = requests.Session()
-        n = 0
-        while not self.stop.is_set() and sum(self.sent.values()) < self.max_requests \
-                and time.monotonic() - started < self.max_seconds:
-            n += 1
+        while not self.stop.is_set():
+            n = self._next_slot()
+            if n is None:
+                return
+            due = started + (n - 1) * self.pause
+            if due - started >= self.max_seconds:
+                return
+            if self.stop.wait(max(0.0, due - time.monotonic())):
+                return
             for cohort, url in self.urls.items():
                 status = self._one(session, cohort, url, n)
-                self.statuses[status] = self.statuses.get(status, 0) + 1
-                self.sent[cohort] += 1
-            self.stop.wait(self.pause)
+                with self._lock:
+                    self.statuses[status] = self.statuses.get(status, 0) + 1
+                    self.sent[cohort] += 1
 
     @staticmethod
     def _one(session: requests.Session, cohort: str, url: str, n: int) -> int:

@@ -1,7 +1,10 @@
 """End to end with a real Prometheus: two sandboxes (control healthy, canary failing 30% of
 signups), Prometheus scraping both every second and evaluating `synthmon rules`, a small
-bounded load on loopback; then `synthmon gate --prometheus` must say rollback because of
-signup completion, and the generated alert must fire on the same real series."""
+bounded load on loopback; then `synthmon gate --prometheus`, with the shipped
+canary-policy.yaml unchanged (200 signups per cohort before the criterion may decide), must
+say rollback because of signup completion, and the generated alert must fire on the same
+real series. Measured on the shared two-core machine (load average 6): 364 signups per
+cohort in the 40 s window, the whole test 65 s."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from e2e_processes import (
     SignupLoad,
     firing_alerts,
@@ -27,34 +29,25 @@ from synthmon.policy import load_policy
 from synthmon.rules import build_rules, to_yaml
 
 REPO = Path(__file__).resolve().parents[2]
+POLICY = REPO / "canary-policy.yaml"  # the shipped policy, unchanged
 # The gate's window. Its PromQL counts signups over the last 40 s before it asks (the end
 # of the window plus the last suite run): the load starts a few seconds in and goes on
-# until the gate answers, one paced thread per cohort.
+# until the gate answers.
 WINDOW = "40s"
-MAX_REQUESTS = 400  # per cohort
-# The policy asks for 200 started signups per cohort before the signup criterion may
-# decide. A bounded load on a shared two-core machine cannot promise that many in 40 s, so
-# the test runs on a copy of the policy with only that minimum lowered; the criterion, its
-# PromQL, its threshold and every other number are the policy's own.
-TEST_MIN_SIGNUPS = 100
-
-
-def policy_copy(tmp_path: Path) -> Path:
-    data = yaml.safe_load((REPO / "canary-policy.yaml").read_text(encoding="utf-8"))
-    for criterion in data["criteria"]:
-        if criterion["id"] == "signup_completion":
-            criterion["min_samples"] = TEST_MIN_SIGNUPS
-    path = tmp_path / "policy" / "canary-policy.yaml"
-    (path.parent / "schemas").mkdir(parents=True)
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    schema = REPO / "schemas" / "canary-policy.schema.json"
-    (path.parent / "schemas" / schema.name).write_text(schema.read_text(encoding="utf-8"))
-    return path
+# The policy asks for 200 started student signups per cohort in the window before the
+# signup criterion may decide: 5 a second. The load aims at twice that (10 calls a second
+# per cohort, nine of ten signups), from 4 threads per cohort on one shared schedule, so a
+# slow signup on a busy two-core machine (the gate's own suite runs at the same time) does
+# not lower the rate. Bounded: at most MAX_REQUESTS per cohort and LOAD_SECONDS.
+PER_SECOND = 10
+THREADS = 4
+MAX_REQUESTS = 800  # per cohort
+LOAD_SECONDS = 75
 
 
 @pytest.mark.slow
 def test_gate_reads_prometheus_and_rolls_back_on_signup_completion(tmp_path: Path) -> None:
-    policy_path = policy_copy(tmp_path)
+    policy_path = POLICY
     policy = load_policy(policy_path)
     needed = policy.criterion("signup_completion").min_samples
     rule_file = tmp_path / "synthmon-rules.yml"
@@ -67,8 +60,8 @@ def test_gate_reads_prometheus_and_rolls_back_on_signup_completion(tmp_path: Pat
         prom = stack.enter_context(prometheus(tmp_path, {"control": control, "canary": canary},
                                               rule_file))
         wait_for_targets(prom, {"control", "canary"})
-        loads = [SignupLoad({cohort: url}, max_requests=MAX_REQUESTS, max_seconds=75,
-                            per_second=8, delay_s=4)
+        loads = [SignupLoad({cohort: url}, max_requests=MAX_REQUESTS, max_seconds=LOAD_SECONDS,
+                            per_second=PER_SECOND, delay_s=4, threads=THREADS)
                  for cohort, url in (("control", control), ("canary", canary))]
         for load in loads:
             load.start()
@@ -94,10 +87,13 @@ def test_gate_reads_prometheus_and_rolls_back_on_signup_completion(tmp_path: Pat
     assert {s["metric"]["cohort"]: float(s["value"][1]) >= needed for s in started} == \
         {"canary": True, "control": True}, f"too few signups for the criterion: {started}"
     decision = json.loads((tmp_path / "decision" / "decision.json").read_text())
-    assert gate.returncode == 1, report
+    load_seen = [(load.sent, load.statuses) for load in loads]
+    assert gate.returncode == 1, f"{report}\nload sent and statuses: {load_seen}"
     assert decision["verdict"] == "rollback"
     assert "signup_completion" in decision["tripped"], decision["tripped"]
     signup = next(c for c in decision["criteria"] if c["id"] == "signup_completion")
+    assert signup["min_samples"] == needed == 200, "the shipped policy's minimum, not a copy's"
+    assert min(signup["samples"].values()) >= needed, signup["samples"]
     assert any("scholarshipai_signup_completed_total" in q for q in signup["evidence"]["promql"])
     assert signup["canary_value"] < 0.85  # about 0.7: 30% of signups fail
     # The same signal through the generated alerting rules, on the real series.
