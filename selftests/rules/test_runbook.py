@@ -20,7 +20,7 @@ from synthmon.rules.runbook import GENERATORS, block_names, render
 
 REPO = Path(__file__).resolve().parents[2]
 RUNBOOK = REPO / "RUNBOOK.md"
-FIX = "run `synthmon rules --update-runbook RUNBOOK.md` and commit the result"
+FIX = "run `synthmon rules --update-runbook=RUNBOOK.md` and commit the result"
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,41 @@ def test_every_command_in_the_runbook_exists_with_its_options(text: str,
                 assert word.split("=")[0] in known, f"`synthmon {argv[1]}` has no {word}"
         if "--phase" in argv:
             assert argv[argv.index("--phase") + 1] in policy.data["phases"]
+
+
+# pytest's own path options, and the suite's: a space-separated absolute path after them is
+# read as a test path too, which moves pytest's rootdir (and so its ini file and conftests).
+PYTEST_PATH_OPTIONS = {"--reports-dir", "--basetemp", "--rootdir", "--junitxml",
+                       "--confcutdir", "--junit-xml", "-c", "--config-file"}
+# synthmon options that take a path but are declared as plain strings (gate, approve).
+SYNTHMON_PATH_NAMES = {"--out", "--policy", "--ledger", "--suite-dir", "--db", "--history",
+                       "--baseline", "--reports-dir", "--ready-file", "--access-log"}
+
+
+def path_options_written_apart(argv: list[str]) -> list[str]:
+    """The path options of one typed command given as `--opt PATH` instead of `--opt=PATH`."""
+    if argv[0] == "synthmon":
+        command = main.get_command(click.Context(main), argv[1])
+        assert command is not None, f"no command `synthmon {argv[1]}`"
+        path_options = {opt for p in command.params for opt in p.opts
+                        if isinstance(p.type, click.Path) or opt in SYNTHMON_PATH_NAMES}
+    else:
+        path_options = PYTEST_PATH_OPTIONS
+    return [word for word in argv if word in path_options]
+
+
+def test_the_path_checker_can_fail() -> None:
+    assert path_options_written_apart(
+        ["synthmon", "gate", "--baseline", "/x/b.json", "--out=o", "--phase", "5"]) == [
+            "--baseline"]
+    assert path_options_written_apart(["synthmon", "gate", "--out", "o"]) == ["--out"]
+    assert path_options_written_apart(["pytest", "--reports-dir", "/tmp/r"]) == ["--reports-dir"]
+    assert path_options_written_apart(["pytest", "--reports-dir=/tmp/r", "--target", "x"]) == []
+
+
+def test_every_path_option_in_the_runbook_is_written_opt_equals_path(text: str) -> None:
+    lines = [line.strip() for line in text.splitlines() if line.startswith("    ")]
+    typed = [shlex.split(line) for line in lines
+             if line.strip().startswith(("synthmon ", "pytest "))]
+    apart = {" ".join(argv): path_options_written_apart(argv) for argv in typed}
+    assert {k: v for k, v in apart.items() if v} == {}, "write --opt=PATH"

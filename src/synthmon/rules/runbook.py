@@ -1,7 +1,7 @@
 """The generated parts of RUNBOOK.md: endpoints, SLO, thresholds, ramp, alerts.
 
 RUNBOOK.md holds blocks between `<!-- synthmon:NAME:begin -->` and `<!-- synthmon:NAME:end -->`
-markers; `synthmon rules --update-runbook RUNBOOK.md` rewrites them from the policy and the
+markers; `synthmon rules --update-runbook=RUNBOOK.md` rewrites them from the policy and the
 rules, and a selftest fails when the file differs from what this module would write. The
 prose around the blocks is written by hand.
 """
