@@ -130,3 +130,69 @@ def test_errors_of_the_gate_itself_hold(tmp_path, summaries):
     result = CliRunner().invoke(main, ["gate", "--phase", "nine", "--canary", "x",
                                        "--control", "y"])
     assert result.exit_code == 2 and "no such phase" in result.output
+
+
+class HealthyPrometheus(StubPrometheus):
+    """A healthy production pair: every signup completes, drafts behind time to value,
+    no WAF hits, no 5xx; no payment captures at all (payments are off in phase 5)."""
+
+    answers: ClassVar[list[tuple[str, str, float]]] = [
+        ("signup_completed_total", "canary", 1000), ("signup_completed_total", "control", 1000),
+        ("signup_started_total", "canary", 1000), ("signup_started_total", "control", 1000),
+        ("time_to_value_seconds_count", "canary", 300),
+        ("time_to_value_seconds_count", "control", 300),
+        ("histogram_quantile(0.80", "canary", 42.0), ("histogram_quantile(0.80", "control", 41.0),
+    ]
+
+
+@pytest.fixture
+def healthy_prometheus():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthyPrometheus)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _gate_phase(tmp_path, summaries, phase, *extra):
+    result = CliRunner().invoke(main, [
+        "gate", "--phase", phase, "--canary-summary", str(summaries[0]), "--control-summary",
+        str(summaries[1]), "--out", str(tmp_path / f"out-{phase}"), "--ledger",
+        str(tmp_path / "ledger.jsonl"), "--policy", str(ROOT / "canary-policy.yaml"), *extra])
+    return result, json.loads((tmp_path / f"out-{phase}" / "decision.json").read_text())
+
+
+def test_phase_5_with_prometheus_reaches_go_payments_not_applicable(tmp_path, summaries,
+                                                                   healthy_prometheus):
+    result, decision = _gate_phase(tmp_path, summaries, "5", "--prometheus", healthy_prometheus)
+    assert result.exit_code == 0, decision["summary"]
+    rows = {c["id"]: c for c in decision["criteria"]}
+    payment = rows["payment_capture_failures"]
+    assert payment["verdict"] == "not_applicable"
+    assert "phase 5" in payment["reason"] and "payments" in payment["reason"]
+    assert "not provider and not payments" in payment["reason"]
+    assert not payment["evidence"].get("promql"), "no query is sent for an out-of-scope signal"
+    # Every other production signal was read from Prometheus and judged.
+    assert all(rows[i]["verdict"] == "go" for i in (
+        "signup_completion", "time_to_value_p80", "waf_hits", "waf_high_severity_new",
+        "error_budget_burn"))
+    assert "payment_capture_failures (out of this phase's scope)" in decision["summary"]
+
+
+def test_phase_25_the_same_data_holds_on_payments_saying_why(tmp_path, summaries,
+                                                           healthy_prometheus):
+    # Payments are in scope from phase 25: no captures at all is short data, not a pass.
+    result, decision = _gate_phase(tmp_path, summaries, "25", "--prometheus", healthy_prometheus)
+    assert result.exit_code == 2
+    payment = next(c for c in decision["criteria"] if c["id"] == "payment_capture_failures")
+    assert payment["verdict"] == "hold" and payment["needs"]["events in Prometheus"] == 100
+
+
+def test_phase_5_without_prometheus_says_why_each_is_not_evaluated(tmp_path, summaries):
+    result, decision = _gate_phase(tmp_path, summaries, "5")
+    assert result.exit_code == 0, decision["summary"]
+    assert "payment_capture_failures (out of this phase's scope)" in decision["summary"]
+    assert "signup_completion (production-only, no --prometheus)" in decision["summary"]

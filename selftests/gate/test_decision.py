@@ -105,3 +105,28 @@ def test_decision_stays_within_the_false_rollback_budget_on_healthy_resamples(po
                  make_samples(2000, "control", 500 + seed))
         trips += d.verdict == "rollback"
     assert trips <= 1
+
+
+def test_latency_with_too_few_runs_holds_saying_how_many_more_runs(policy):
+    # 210 calls each, but only 6 suite runs per cohort (35 calls a run): calls of one run
+    # are not independent, so even a clear per-call slowdown waits for 8 runs per cohort.
+    canary = make_samples(210, "canary", 2, extra_ms=8)
+    d = gate(policy, canary, make_samples(210, "control", 3), elapsed=60,
+             only={"latency_p95_regression"})
+    r = d.by_id("latency_p95_regression")
+    assert r.verdict == "hold" and r.needs["runs"] == 2
+    assert "needs 2 more runs" in r.reason and r.samples["canary_runs"] == 6
+    assert r.needs["minutes"] == pytest.approx(2 / 6, abs=0.05)
+    # Two more runs each and the same slowdown is proved on run medians.
+    d = gate(policy, make_samples(280, "canary", 2, extra_ms=8),
+             make_samples(280, "control", 3), only={"latency_p95_regression"})
+    r = d.by_id("latency_p95_regression")
+    assert r.verdict == "rollback" and "run medians (8 canary vs 8 control" in \
+        r.evidence["distribution_test"]
+
+
+def test_the_run_level_test_needs_enough_runs_to_reach_alpha(policy):
+    from synthmon import stats
+    # 8 per cohort: the smallest p Mann-Whitney can give is far below the per-test alpha.
+    assert stats.mann_whitney_smallest_p(8, 8) < 1 - stats.per_test_confidence(0.01, 6)
+    assert stats.mann_whitney_smallest_p(4, 4) == pytest.approx(1 / 70)

@@ -82,6 +82,13 @@ class Window:
     started_at: float
     elapsed_s: float
 
+    @classmethod
+    def from_samples(cls, canary: list[Sample], control: list[Sample]) -> Window:
+        """A window from samples read back (a gate run's kept samples, summary files)."""
+        starts = [s.started_at for s in canary + control] or [0.0]
+        ends = [s.started_at + s.total_ms / 1000 for s in canary + control] or [0.0]
+        return cls(_by_run(canary), _by_run(control), min(starts), max(ends) - min(starts))
+
 
 def gather(policy: Policy, canary_url: str, control_url: str, window_s: float,
            scope: str = "", cwd: Path | None = None, pacing_s: float | None = None) -> Window:

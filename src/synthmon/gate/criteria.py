@@ -22,7 +22,7 @@ def new_result(criterion: Criterion, verdict: str = "hold", reason: str = "") ->
         id=criterion.id, title=criterion.title, source=criterion.source,
         comparison=criterion.comparison, verdict=verdict, reason=reason,  # type: ignore[arg-type]
         threshold=criterion.threshold, threshold_text=threshold_text(criterion),
-        unit=criterion.unit, min_samples=criterion.min_samples,
+        unit=criterion.unit, min_samples=criterion.min_samples, min_runs=criterion.min_runs,
     )
 
 

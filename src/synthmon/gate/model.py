@@ -58,6 +58,7 @@ class CriterionResult:
     reference: str = "none"  # control | baseline | none
     samples: dict[str, int] = field(default_factory=dict)
     min_samples: int = 0
+    min_runs: int = 0  # independent suite runs per cohort (run-level tests only)
     bound: dict[str, Any] = field(default_factory=dict)  # lower, upper, confidence, of what
     needs: dict[str, float] = field(default_factory=dict)  # requests, minutes
     evidence: dict[str, Any] = field(default_factory=dict)

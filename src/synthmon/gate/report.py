@@ -73,8 +73,13 @@ def _bound(r: CriterionResult) -> str:
 
 
 def _samples(r: CriterionResult) -> str:
-    text = " / ".join(f"{k} {v}" for k, v in r.samples.items()) or "—"
-    return f"{text} (min {r.min_samples})"
+    counts = {k: v for k, v in r.samples.items() if not k.endswith("_runs")}
+    text = " / ".join(f"{k} {v}" for k, v in counts.items()) or "—"
+    text += f" (min {r.min_samples})"
+    if "canary_runs" in r.samples:  # the run-level test's unit: independent suite runs
+        text += (f"; runs {r.samples['canary_runs']} / {r.samples.get('control_runs', 0)}"
+                 + (f" (min {r.min_runs})" if r.min_runs else ""))
+    return text
 
 
 def render_markdown(d: Decision) -> str:
