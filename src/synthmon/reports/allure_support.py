@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from synthmon.exchange import Exchange
 from synthmon.reports.collect import AREAS
 from synthmon.run_context import RunContext
-from synthmon.exchange import Exchange
 from synthmon.samples import Sample
 from synthmon.telemetry.privacy import scrub_text, scrub_value
 
