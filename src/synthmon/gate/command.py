@@ -267,6 +267,7 @@ def _live(ctx: _Context, canary_url: str, control_url: str, suite: str | None, w
                 break
     finally:
         both.cancel()
+        _keep_samples(ctx.out, runners)
     raise SystemExit(code)
 
 
