@@ -5,6 +5,7 @@ calibration can call it on thousands of resampled windows."""
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable
 
 from synthmon import stats
@@ -80,7 +81,7 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
         summary = "ROLLBACK: " + "; ".join(f"{r.id} ({r.reason})" for r in tripped)
     elif held:
         verdict = "hold"
-        summary = "HOLD: " + "; ".join(f"{r.id}: {r.reason}" for r in held)
+        summary = _hold_summary(held, len(results))
     else:
         verdict = "go"
         summary = (f"GO for phase {inp.phase}: all {len(results) - len(skipped)} "
@@ -112,3 +113,18 @@ def _why_not(r: CriterionResult) -> str:
     if r.source == "prometheus":
         return "production-only, no --prometheus"
     return "not applicable"
+
+
+def _hold_summary(held: list[CriterionResult], total: int) -> str:
+    """The ship-room reads the first clause: how many cannot decide and the longest wait;
+    criteria held for the same reason (a dead Prometheus) are named together, once."""
+    head = f"HOLD: {len(held)} of {total} criteria cannot decide yet"
+    waits = [(r.needs["minutes"], r.id) for r in held if "minutes" in r.needs]
+    if waits:
+        minutes, who = max(waits)
+        head += f" (longest wait: about {minutes:g} more minutes, for {who})"
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for r in held:
+        by_reason[r.reason].append(r.id)
+    return head + ". " + "; ".join(f"{', '.join(ids)}: {reason}"
+                                   for reason, ids in by_reason.items())
