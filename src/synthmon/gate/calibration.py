@@ -1,6 +1,7 @@
 """Measuring the gate itself: sandboxes started as processes, real windows of suite runs
-gathered once, then the decision function replayed on many resampled windows (A/A: the
-false-rollback rate) and on the growing real window (time to verdict).
+gathered once, then the decision function replayed on many windows drawn from them without
+replacement (A/A: the false-rollback rate, next to the disjoint real windows the pool cuts
+into) and on the growing real window (time to verdict).
 
 Used by selftests/gate and bench/gate_calibration.py; never by the gate command."""
 
