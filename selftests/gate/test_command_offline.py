@@ -196,3 +196,41 @@ def test_phase_5_without_prometheus_says_why_each_is_not_evaluated(tmp_path, sum
     assert result.exit_code == 0, decision["summary"]
     assert "payment_capture_failures (out of this phase's scope)" in decision["summary"]
     assert "signup_completion (production-only, no --prometheus)" in decision["summary"]
+
+
+class SparsePrometheus(HealthyPrometheus):
+    """As real Prometheus answers a healthy pair: a 5xx counter that never incremented has
+    no series (an empty vector), and no draft has been saved yet (time to value: count 0,
+    the quantile of an empty histogram is empty)."""
+
+    def do_GET(self):
+        query = parse_qs(urlparse(self.path).query).get("query", [""])[0]
+        if 'status_class="5xx"' in query or "time_to_value_seconds" in query:
+            if "time_to_value_seconds_count" in query:
+                result = [{"metric": {}, "value": [0, "0"]}]
+            else:
+                result = []
+            body = json.dumps({"status": "success", "data": {"resultType": "vector",
+                                                             "result": result}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+
+def test_empty_bad_event_counters_are_zero_and_an_empty_histogram_asks_for_events(tmp_path,
+                                                                                   summaries):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SparsePrometheus)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _result, decision = _gate_phase(tmp_path, summaries, "5", "--prometheus",
+                                        f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    rows = {c["id"]: c for c in decision["criteria"]}
+    assert rows["error_budget_burn"]["verdict"] == "go", rows["error_budget_burn"]["reason"]
+    ttv = rows["time_to_value_p80"]
+    assert ttv["verdict"] == "hold" and ttv["needs"]["events in Prometheus"] == 50

@@ -37,6 +37,10 @@ def evaluate_production(criterion: Criterion, inp: GateInput, policy: Policy,
         promql = render(criterion.promql[key], cohort, window, route_re)
         sent.append(promql)
         value, labels = prometheus.query(promql)
+        if value is None and key == "numerator":
+            # A counter of bad (or completed) events that never incremented has no series
+            # at all: empty is zero events. The denominator says whether data exists.
+            return 0.0
         if value is None:
             raise _NoData(promql)
         if labels:
@@ -127,14 +131,16 @@ def _burn(r: CriterionResult, c: Criterion, inp: GateInput, policy: Policy, x: i
 
 
 def _value_criterion(r: CriterionResult, c: Criterion, inp: GateInput, ask) -> None:
-    value = ask("value", "canary")
-    r.canary_value = value
     if "count" in c.promql:
+        # The count first: a quantile of an empty histogram is no data, and the honest
+        # hold is 'N more events', not 'is the cohort scraped?'.
         n = round(ask("count", "canary"))
         r.samples = {"canary": n}
         if n < c.min_samples:
             hold_for_data(r, n, c.min_samples, per_minute(n, inp), what="events in Prometheus")
             return
+    value = ask("value", "canary")
+    r.canary_value = value
     reference = ask("value", "control")
     r.reference, r.reference_value = "control", reference
     if c.comparison == "relative_to_baseline":
