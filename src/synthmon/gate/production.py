@@ -37,7 +37,7 @@ def evaluate_production(criterion: Criterion, inp: GateInput, policy: Policy,
         promql = render(criterion.promql[key], cohort, window, route_re)
         sent.append(promql)
         value, labels = prometheus.query(promql)
-        if value is None and key == "numerator":
+        if value is None and key in ("numerator", "count"):
             # A counter of bad (or completed) events that never incremented has no series
             # at all: empty is zero events. The denominator says whether data exists.
             return 0.0
@@ -94,7 +94,7 @@ def _rate_criterion(r: CriterionResult, c: Criterion, inp: GateInput, policy: Po
     lower, upper = stats.ratio_bounds(x, n, cx, cn, confidence)
     r.bound = {"lower": lower, "upper": upper, "confidence": confidence,
                "of": "canary rate / control rate"}
-    ratio = (x / n) / (cx / cn) if cx else math.inf
+    ratio = (x / n) / (cx / cn) if cx else (math.inf if x else 1.0)  # 0 vs 0: the same
     if c.metric == "signup_completion_drop":
         # Completion is a good event: trouble is the ratio's upper bound under 1 - threshold.
         bad = upper < 1 - c.threshold
