@@ -2,8 +2,7 @@
 production signals from a stub Prometheus (a loopback HTTP server answering the query API)."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import parse_qs, urlparse
@@ -11,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from click.testing import CliRunner
 from factory import make_samples
+from support.http_stub import serving
 
 from synthmon.cli import main
 
@@ -60,14 +60,8 @@ class StubPrometheus(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def prometheus():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StubPrometheus)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(StubPrometheus) as url:
+        yield url
 
 
 def gate(tmp_path, summaries, *extra):
@@ -147,14 +141,8 @@ class HealthyPrometheus(StubPrometheus):
 
 @pytest.fixture
 def healthy_prometheus():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HealthyPrometheus)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(HealthyPrometheus) as url:
+        yield url
 
 
 def _gate_phase(tmp_path, summaries, phase, *extra):
@@ -222,14 +210,8 @@ class SparsePrometheus(HealthyPrometheus):
 
 def test_empty_bad_event_counters_are_zero_and_an_empty_histogram_asks_for_events(tmp_path,
                                                                                    summaries):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SparsePrometheus)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        _result, decision = _gate_phase(tmp_path, summaries, "5", "--prometheus",
-                                        f"http://127.0.0.1:{server.server_address[1]}")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(SparsePrometheus) as url:
+        _result, decision = _gate_phase(tmp_path, summaries, "5", "--prometheus", url)
     rows = {c["id"]: c for c in decision["criteria"]}
     assert rows["error_budget_burn"]["verdict"] == "go", rows["error_budget_burn"]["reason"]
     ttv = rows["time_to_value_p80"]
