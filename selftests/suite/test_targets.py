@@ -112,7 +112,10 @@ def test_ctrl_c_stops_the_embedded_sandbox():
     suite = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
          f"--reports-dir={REPO / 'reports' / '.selftest-ctrl-c'}"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        # A background job (CI runners, `cmd &`) inherits SIGINT ignored, and Python then
+        # installs no KeyboardInterrupt handler: give the suite the terminal's default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         sandbox_process = None
         deadline = time.monotonic() + 60
