@@ -130,3 +130,37 @@ def test_the_run_level_test_needs_enough_runs_to_reach_alpha(policy):
     # 8 per cohort: the smallest p Mann-Whitney can give is far below the per-test alpha.
     assert stats.mann_whitney_smallest_p(8, 8) < 1 - stats.per_test_confidence(0.01, 6)
     assert stats.mann_whitney_smallest_p(4, 4) == pytest.approx(1 / 70)
+
+
+def _unreachable(samples):
+    from dataclasses import replace
+
+    return [replace(s, status=None, schema_ok=None, error_type="ConnectionError")
+            for s in samples]
+
+
+def test_a_canary_failing_every_call_rolls_back_before_the_minimum_sample(policy):
+    # One run's worth of calls, all refused: the exact bound already clears 0.3%, so waiting
+    # for the policy's 2000 requests would only keep a dead canary in traffic longer.
+    canary = _unreachable(make_samples(46, "canary", 2))
+    d = gate(policy, canary, make_samples(46, "control", 3), elapsed=5.0)
+    assert d.verdict == "rollback" and d.exit_code == 1, d.summary
+    assert d.by_id("http_5xx_rate").verdict == "rollback"
+    assert "46/46" in d.by_id("http_5xx_rate").reason
+
+
+def test_a_few_failures_below_the_minimum_sample_still_hold(policy):
+    # 1 failure in 46 does not clear the bound: short data stays hold, never go.
+    canary = make_samples(46, "canary", 2)
+    canary[5:6] = _unreachable(canary[5:6])
+    d = gate(policy, canary, make_samples(46, "control", 3), elapsed=5.0)
+    assert d.by_id("http_5xx_rate").verdict == "hold", d.by_id("http_5xx_rate").reason
+    assert d.verdict == "hold"
+
+
+def test_an_unreachable_control_holds_even_when_the_canary_fails(policy):
+    both_down = gate(policy, _unreachable(make_samples(46, "canary", 2)),
+                     _unreachable(make_samples(46, "control", 3)), elapsed=5.0)
+    assert both_down.verdict == "hold" and both_down.exit_code == 2, both_down.summary
+    assert "control answered none of its 46 requests" in both_down.summary
+    assert "ConnectionError" in both_down.summary

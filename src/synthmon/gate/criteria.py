@@ -1,7 +1,9 @@
 """The synthetic criteria: each turns the canary's and the control's samples into a verdict
-with its numbers. Rule for every one: too few samples is hold (with how many more are
-needed); rollback only when the one-sided bound on the bad side clears the threshold;
-otherwise go."""
+with its numbers. Rule for the rates: rollback as soon as the one-sided bound on the bad side
+clears the threshold, whatever the sample size (the exact bound holds its confidence at any
+n, so a canary that fails every call rolls back on its first run instead of waiting for the
+minimum); below the minimum sample otherwise hold (with how many more are needed); go only
+with the minimum sample and the bound short of the threshold."""
 
 from __future__ import annotations
 
@@ -101,7 +103,7 @@ def absolute_rate(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sample
     r.samples = {"canary": n, "control": n_ctl}
     r.reference = "control"
     r.reference_value = (sum(map(is_bad, inp.control)) / n_ctl) if n_ctl else None
-    if n < criterion.min_samples:
+    if n == 0:
         return hold_for_data(r, n, criterion.min_samples, per_minute(n, inp))
     lower, upper = stats.rate_bounds(x, n, confidence, method)
     r.canary_value = x / n
@@ -111,6 +113,8 @@ def absolute_rate(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sample
         r.verdict = "rollback"
         r.reason = (f"canary {what} {x}/{n} = {x / n:.2%}; even its lower bound {lower:.2%} "
                     f"is over {criterion.threshold:.2%}")
+    elif n < criterion.min_samples:
+        return hold_for_data(r, n, criterion.min_samples, per_minute(n, inp))
     else:
         r.verdict = "go"
         r.reason = (f"canary {what} {x}/{n} = {x / n:.2%}, "
@@ -135,11 +139,14 @@ def rate_vs_reference(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sa
         else:
             r.evidence["reference_note"] = f"baseline has no {baseline_key}: compared with control"
     r.samples = {"canary": n, r.reference: rn}
-    if n < criterion.min_samples or rn < criterion.min_samples:
+
+    def hold_short() -> CriterionResult:
         short, have = ("canary", n) if n < criterion.min_samples else (r.reference, rn)
-        hold_for_data(r, have, criterion.min_samples, per_minute(have, inp),
-                      what=f"{short} requests")
-        return r
+        return hold_for_data(r, have, criterion.min_samples, per_minute(have, inp),
+                             what=f"{short} requests")
+
+    if n == 0 or rn == 0:
+        return hold_short()
     lower, upper = stats.difference_bounds(x, n, rx, rn, confidence)
     r.canary_value, r.reference_value = x / n, rx / rn
     r.bound = {"lower": lower, "upper": upper, "confidence": confidence,
@@ -151,6 +158,8 @@ def rate_vs_reference(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sa
         r.reason = (f"canary {what} {x / n:.2%} vs {r.reference} {rx / rn:.2%}: "
                     f"+{diff * 100:.2f} pp, lower bound +{lower * 100:.2f} pp "
                     f"> +{criterion.threshold * 100:g} pp")
+    elif n < criterion.min_samples or rn < criterion.min_samples:
+        return hold_short()
     else:
         r.verdict = "go"
         r.reason = (f"canary {what} {x / n:.2%} vs {r.reference} {rx / rn:.2%} "
@@ -167,9 +176,12 @@ def schema_failures(criterion: Criterion, inp: GateInput, critical_endpoints: se
     r.samples = {"canary": len(checked),
                  "control": sum(1 for s in critical(inp.control, critical_endpoints)
                                 if s.schema_ok is not None)}
-    if len(checked) < criterion.min_samples:
+    def hold_short() -> CriterionResult:
         return hold_for_data(r, len(checked), criterion.min_samples,
                              per_minute(len(checked), inp), what="schema-checked requests")
+
+    if not checked:
+        return hold_short()
     groups: dict[str, list[Sample]] = defaultdict(list)
     for s in checked:
         groups[s.endpoint].append(s)
@@ -199,6 +211,8 @@ def schema_failures(criterion: Criterion, inp: GateInput, critical_endpoints: se
         r.evidence["tripped_endpoints"] = tripped
         r.reason = (f"schema failures on {', '.join(tripped)}; lower bound {lower:.2%} "
                     f"> {criterion.threshold:.2%}")
+    elif len(checked) < criterion.min_samples:
+        return hold_short()
     else:
         r.verdict = "go"
         r.reason = (f"worst critical endpoint {endpoint}: {x}/{n} schema failures, "

@@ -5,7 +5,7 @@ calibration can call it on thousands of resampled windows."""
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 
 from synthmon import stats
@@ -15,6 +15,7 @@ from synthmon.gate.production import evaluate_production
 from synthmon.gate.prometheus import PrometheusClient, route_regex
 from synthmon.gate.scope import out_of_scope_reason
 from synthmon.policy import Criterion, Policy
+from synthmon.samples import Sample
 
 
 def _synthetic_evaluator(c: Criterion, budgets: dict[str, float]
@@ -76,7 +77,15 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
     tripped = [r for r in results if r.verdict == "rollback"]
     held = [r for r in results if r.verdict == "hold"]
     skipped = [r for r in results if r.verdict == "not_applicable"]
-    if tripped:
+    control_down = _unreachable(inp.control)
+    if control_down:
+        # A control that answers nothing means the monitor cannot tell a canary fault from
+        # its own network or a wider outage: never roll back (nor go) on that comparison.
+        verdict = "hold"
+        summary = (f"HOLD: the control answered none of its {len(inp.control)} requests "
+                   f"({control_down}); the gate cannot judge the canary against it. Check "
+                   "that the control is reachable from the monitor.")
+    elif tripped:
         verdict = "rollback"
         summary = "ROLLBACK: " + "; ".join(f"{r.id} ({r.reason})" for r in tripped)
     elif held:
@@ -105,6 +114,14 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
         },
         notes=list(inp.notes),
     )
+
+
+def _unreachable(samples: list[Sample]) -> str | None:
+    """Why a cohort answered none of its requests, or None when it answered at least one."""
+    if not samples or any(s.status is not None for s in samples):
+        return None
+    reasons = Counter(s.error_type or "no answer" for s in samples)
+    return ", ".join(f"{why} x{n}" for why, n in reasons.most_common(3))
 
 
 def _why_not(r: CriterionResult) -> str:
