@@ -9,6 +9,7 @@ import json
 import random
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -298,36 +299,10 @@ def _without_families(text: str, families: set[str]) -> str:
     return "".join(kept)
 
 
-def _metric_dropping_send(send: Any, families: set[str]) -> Any:
-    """drop-metric: rewrites text/plain bodies (the Prometheus exposition) only."""
-    start: dict[str, Any] | None = None
-    chunks: list[bytes] = []
-
-    async def drop(message: dict[str, Any]) -> None:
-        nonlocal start
-        if message["type"] == "http.response.start":
-            content_type = dict(message.get("headers", ())).get(b"content-type", b"")
-            if content_type.startswith(b"text/plain"):
-                start = message
-                return
-            await send(message)
-            return
-        if start is None:
-            await send(message)
-            return
-        chunks.append(message.get("body", b""))
-        if message.get("more_body"):
-            return
-        body = _without_families(b"".join(chunks).decode(), families).encode()
-        headers = [(k, v) for k, v in start.get("headers", ()) if k != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await send({**start, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    return drop
-
-
-def _rewriting_send(send: Any, rewrites: list[tuple[Fault, str]], leak: bool) -> Any:
+def _body_rewriting_send(send: Any, wanted: Callable[[bytes], bool],
+                         transform: Callable[[bytes], bytes]) -> Any:
+    """Buffers the body of a response whose content type `wanted` accepts, and sends
+    `transform(body)` with a Content-Length to match; anything else passes untouched."""
     start: dict[str, Any] | None = None
     chunks: list[bytes] = []
 
@@ -335,12 +310,9 @@ def _rewriting_send(send: Any, rewrites: list[tuple[Fault, str]], leak: bool) ->
         nonlocal start
         if message["type"] == "http.response.start":
             content_type = dict(message.get("headers", ())).get(b"content-type", b"")
-            if b"json" not in content_type:
+            start = message if wanted(content_type) else None
+            if start is None:
                 await send(message)
-                start = None
-                chunks.append(b"")  # marker: pass the body through untouched
-                return
-            start = message
             return
         if start is None:
             await send(message)
@@ -348,21 +320,37 @@ def _rewriting_send(send: Any, rewrites: list[tuple[Fault, str]], leak: bool) ->
         chunks.append(message.get("body", b""))
         if message.get("more_body"):
             return
-        body = b"".join(chunks)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
-        if data is not None:
-            for fault, action in rewrites:
-                _mutate(data, fault.params["field"].split("."), action,
-                        fault.params.get("to", "string"))
-            if leak and isinstance(data, dict):
-                data["debug_user"] = dict(LEAKED)
-            body = json.dumps(data).encode()
+        body = transform(b"".join(chunks))
         headers = [(k, v) for k, v in start.get("headers", ()) if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     return rewrite
+
+
+def _metric_dropping_send(send: Any, families: set[str]) -> Any:
+    """drop-metric: rewrites text/plain bodies (the Prometheus exposition) only."""
+    return _body_rewriting_send(
+        send, lambda content_type: content_type.startswith(b"text/plain"),
+        lambda body: _without_families(body.decode(), families).encode())
+
+
+def _rewriting_send(send: Any, rewrites: list[tuple[Fault, str]], leak: bool) -> Any:
+    """drop-field, retype-field and leak-pii: rewrites JSON bodies only."""
+
+    def transform(body: bytes) -> bytes:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body
+        if data is None:
+            return body
+        for fault, action in rewrites:
+            _mutate(data, fault.params["field"].split("."), action,
+                    fault.params.get("to", "string"))
+        if leak and isinstance(data, dict):
+            data["debug_user"] = dict(LEAKED)
+        return json.dumps(data).encode()
+
+    return _body_rewriting_send(send, lambda content_type: b"json" in content_type, transform)
