@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from _sandbox import running_sandbox
 
 from synthmon.baseline.stats import min_samples_for_p95_ci, summarize
 from synthmon.policy import load_policy
@@ -53,24 +54,12 @@ def simulate(trials: int = 300) -> None:
 def one_real_run() -> None:
     critical = set(load_policy(REPO / "canary-policy.yaml").critical_endpoints())
     with tempfile.TemporaryDirectory() as tmp:
-        ready = Path(tmp) / "ready.json"
-        sandbox = subprocess.Popen(
-            [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1", "--port",
-             "0", "--ready-file", str(ready)], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 60
-            while not ready.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            url = json.loads(ready.read_text())["url"]
+        with running_sandbox(Path(tmp)) as url:
             started = time.monotonic()
             subprocess.run([sys.executable, "-m", "pytest", f"--target={url}",
                             f"--reports-dir={tmp}/reports", "-q", "-p", "no:cacheprovider"],
                            cwd=REPO, capture_output=True, timeout=300, check=False)
             seconds = time.monotonic() - started
-        finally:
-            sandbox.terminate()
-            sandbox.wait(10)
         summary = json.loads(next(Path(tmp, "reports").glob("*/summary.json")).read_text())
     counts = Counter(f"{r['method']} {r['route']}" for r in summary["requests"])
     fewest = min(counts[e] for e in critical)

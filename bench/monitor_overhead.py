@@ -13,7 +13,6 @@ Bounded: about 30 s, loopback only.
 from __future__ import annotations
 
 import gc
-import json
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import time
 from pathlib import Path
 
 import psutil
+from _sandbox import start_sandbox
 from prometheus_client.parser import text_string_to_metric_families
 
 from synthmon.monitor.backoff import Backoff
@@ -81,17 +81,8 @@ def value(text: str, name: str, **labels: str) -> float:
 
 def against_sandbox(cycles: int = 3) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        ready = Path(tmp) / "sandbox.json"
-        sandbox = subprocess.Popen(
-            [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1",
-             "--port", "0", "--ready-file", str(ready)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        sandbox, url = start_sandbox(Path(tmp))
         try:
-            deadline = time.monotonic() + 60
-            while not ready.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            url = json.loads(ready.read_text())["url"]
             runs = Path(tmp) / "runs"
             overheads, lags = [], []
             monitor = subprocess.Popen(

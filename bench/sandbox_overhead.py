@@ -17,7 +17,6 @@ Target: under 10 %.
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import re
 import shutil
@@ -29,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
+
+from _sandbox import wait_ready
 
 ROUNDS = 6
 SECONDS = 2
@@ -48,13 +49,7 @@ def start(metrics: bool, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     ready = workdir / f"ready-{'on' if metrics else 'off'}.json"
     proc = subprocess.Popen([sys.executable, "-c", SERVER, "on" if metrics else "off",
                              str(ready)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("the sandbox did not start")
-        time.sleep(0.05)
-    return proc, json.loads(ready.read_text())["url"]
+    return proc, wait_ready(proc, ready, timeout=30)
 
 
 def cpu_seconds(pid: int) -> float:

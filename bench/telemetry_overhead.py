@@ -13,7 +13,6 @@ OTLP/HTTP to a receiver on loopback that answers 200 and discards.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -25,23 +24,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from _sandbox import start_sandbox as start_sandbox_process
+
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.10
 
 
 def start_sandbox(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    ready = workdir / "ready.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1", "--port", "0",
-         "--ready-file", str(ready), "--access-log", "-", "--cohort", "control"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("the sandbox did not start")
-        time.sleep(0.05)
-    return proc, json.loads(ready.read_text())["url"]
+    return start_sandbox_process(workdir, "--access-log", "-", "--cohort", "control")
 
 
 def start_receiver() -> tuple[ThreadingHTTPServer, str]:
