@@ -164,3 +164,15 @@ def test_an_unreachable_control_holds_even_when_the_canary_fails(policy):
     assert both_down.verdict == "hold" and both_down.exit_code == 2, both_down.summary
     assert "control answered none of its 46 requests" in both_down.summary
     assert "ConnectionError" in both_down.summary
+
+
+def test_only_criteria_marked_early_rollback_decide_before_their_minimum(policy):
+    # Every call refused with 401: the auth and 4xx criteria have no early_rollback in the
+    # policy, so they hold for their minimum; they then trip together (as the A/B runs
+    # expect), rather than whichever bound happens to clear first on a few calls.
+    assert policy.criterion("http_5xx_rate").early_rollback
+    assert not policy.criterion("auth_error_rate").early_rollback
+    d = gate(policy, make_samples(46, "canary", 2, auth_rate=1.0),
+             make_samples(46, "control", 3), elapsed=5.0)
+    assert d.by_id("auth_error_rate").verdict == "hold"
+    assert d.by_id("http_4xx_non_user_rate").verdict == "hold"

@@ -63,6 +63,9 @@ class Criterion:
     # Suite markers whose checks and routes are this criterion's only data: a phase whose
     # scope excludes them all cannot judge it (not applicable there, with the reason).
     markers: tuple[str, ...] = ()
+    # Roll back as soon as the bound clears the threshold, before min_samples (the minimum
+    # then guards only the go): for availability, where a dead canary must not wait.
+    early_rollback: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Criterion:
@@ -71,6 +74,7 @@ class Criterion:
             comparison=data["comparison"], threshold=float(data["threshold"]), unit=data["unit"],
             min_samples=int(data["min_samples"]), promql=dict(data.get("promql", {})),
             min_runs=int(data.get("min_runs", 0)), markers=tuple(data.get("markers", ())),
+            early_rollback=bool(data.get("early_rollback", False)),
         )
 
 

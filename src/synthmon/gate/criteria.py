@@ -1,9 +1,9 @@
 """The synthetic criteria: each turns the canary's and the control's samples into a verdict
-with its numbers. Rule for the rates: rollback as soon as the one-sided bound on the bad side
-clears the threshold, whatever the sample size (the exact bound holds its confidence at any
-n, so a canary that fails every call rolls back on its first run instead of waiting for the
-minimum); below the minimum sample otherwise hold (with how many more are needed); go only
-with the minimum sample and the bound short of the threshold."""
+with its numbers. Rule for every one: too few samples is hold (with how many more are
+needed); rollback only when the one-sided bound on the bad side clears the threshold;
+otherwise go. A criterion the policy marks `early_rollback` (availability) rolls back as soon
+as its bound clears the threshold, before the minimum sample: the exact bound holds its
+confidence at any n, so a canary failing every call is not kept in traffic for minutes."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def absolute_rate(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sample
     r.samples = {"canary": n, "control": n_ctl}
     r.reference = "control"
     r.reference_value = (sum(map(is_bad, inp.control)) / n_ctl) if n_ctl else None
-    if n == 0:
+    if n == 0 or (n < criterion.min_samples and not criterion.early_rollback):
         return hold_for_data(r, n, criterion.min_samples, per_minute(n, inp))
     lower, upper = stats.rate_bounds(x, n, confidence, method)
     r.canary_value = x / n
@@ -145,7 +145,8 @@ def rate_vs_reference(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sa
         return hold_for_data(r, have, criterion.min_samples, per_minute(have, inp),
                              what=f"{short} requests")
 
-    if n == 0 or rn == 0:
+    short_data = n < criterion.min_samples or rn < criterion.min_samples
+    if n == 0 or rn == 0 or (short_data and not criterion.early_rollback):
         return hold_short()
     lower, upper = stats.difference_bounds(x, n, rx, rn, confidence)
     r.canary_value, r.reference_value = x / n, rx / rn
@@ -158,7 +159,7 @@ def rate_vs_reference(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sa
         r.reason = (f"canary {what} {x / n:.2%} vs {r.reference} {rx / rn:.2%}: "
                     f"+{diff * 100:.2f} pp, lower bound +{lower * 100:.2f} pp "
                     f"> +{criterion.threshold * 100:g} pp")
-    elif n < criterion.min_samples or rn < criterion.min_samples:
+    elif short_data:
         return hold_short()
     else:
         r.verdict = "go"
@@ -180,7 +181,7 @@ def schema_failures(criterion: Criterion, inp: GateInput, critical_endpoints: se
         return hold_for_data(r, len(checked), criterion.min_samples,
                              per_minute(len(checked), inp), what="schema-checked requests")
 
-    if not checked:
+    if not checked or (len(checked) < criterion.min_samples and not criterion.early_rollback):
         return hold_short()
     groups: dict[str, list[Sample]] = defaultdict(list)
     for s in checked:
