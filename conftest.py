@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from synthmon.client import ApiClient, ApiResponse
-from synthmon.credentials import CredentialError, account, payment_token
+from synthmon.privacy import register_secret
 from synthmon.run_context import RunContext
-from synthmon.telemetry.privacy import register_secret
+from synthmon.suite.client import ApiClient, ApiResponse
+from synthmon.suite.credentials import CredentialError, account, payment_token
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,12 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from synthmon.budgets import Budgets  # noqa: E402
-from synthmon.client import ApiClient, ClientCore, ClientSettings  # noqa: E402
 from synthmon.policy import load_policy  # noqa: E402
 from synthmon.run_context import RunContext, new_run_id  # noqa: E402
-from synthmon.schema_check import SchemaStore  # noqa: E402
-from synthmon.targets import EmbeddedSandbox  # noqa: E402
+from synthmon.suite.budgets import Budgets  # noqa: E402
+from synthmon.suite.client import ApiClient, ClientCore, ClientSettings  # noqa: E402
+from synthmon.suite.schemas import SchemaStore  # noqa: E402
+from synthmon.suite.targets import EmbeddedSandbox  # noqa: E402
 
 SINK = """
 import json, os

@@ -6,8 +6,8 @@ import json
 
 from requests.structures import CaseInsensitiveDict
 
-from synthmon.exchange import Exchange, register_body_secrets, safe_url
-from synthmon.telemetry.privacy import scrub_text
+from synthmon.privacy import scrub_text
+from synthmon.suite.exchange import Exchange, register_body_secrets, safe_url
 
 
 def test_views_hold_shapes_and_allow_listed_headers_only() -> None:

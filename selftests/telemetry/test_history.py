@@ -17,7 +17,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from synthmon.history import HistoryStore
-from synthmon.history_command import history_command
+from synthmon.history.command import history_command
 
 from .test_units import CTX, sample
 

@@ -13,12 +13,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+from synthmon import privacy
 from synthmon.reports.collect import CheckOutcome
 from synthmon.reports.stats import endpoint_stats, percentile
 from synthmon.reports.summary import build_summary
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
-from synthmon.telemetry import privacy
 from synthmon.telemetry.exporters import scrub_span
 from synthmon.telemetry.metrics import DURATION_BUCKETS
 from synthmon.telemetry.resource import build_resource

@@ -18,7 +18,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "approve": ("synthmon.gate.approvals:approve_command", "Record a human go for a phase."),
     "rules": ("synthmon.rules:rules_command", "The policy as Prometheus rules."),
     "monitor": ("synthmon.monitor.command:monitor_command", "Run the suite every interval."),
-    "history": ("synthmon.history_command:history_command", "Query the run history store."),
+    "history": ("synthmon.history.command:history_command", "Query the run history store."),
 }
 
 

@@ -2,7 +2,7 @@
 
 This module holds only what pytest needs before configuration (the command-line options and
 the hook specs) and the wiring in pytest_configure; the hooks and fixtures live in
-synthmon.suite, telemetry and reports in synthmon.telemetry.
+synthmon.suite.hooks, telemetry and reports in synthmon.telemetry.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 import pytest  # noqa: E402
 
-from synthmon import hookspecs  # noqa: E402
 from synthmon.policy import Policy, PolicyError, load_policy  # noqa: E402
 from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext, new_run_id  # noqa: E402
-from synthmon.targets import TargetError, TargetSpec, resolve  # noqa: E402
+from synthmon.suite import hookspecs  # noqa: E402
+from synthmon.suite.targets import TargetError, TargetSpec, resolve  # noqa: E402
 
 if TYPE_CHECKING:
-    from synthmon.client import ApiClient
+    from synthmon.suite.client import ApiClient
 
 SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
 
@@ -74,7 +74,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from synthmon.suite import SynthmonSuite
+    from synthmon.suite.hooks import SynthmonSuite
 
     _refuse_a_moved_rootdir(config)
     policy, spec, policy_error = _resolve_target(config)
@@ -104,8 +104,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def api(request: pytest.FixtureRequest) -> Iterator[ApiClient]:
     """The client a check uses: `api.get(path, expect=200, schema="...")`; see
-    synthmon.client.ApiClient."""
-    from synthmon.client import ApiClient
+    synthmon.suite.client.ApiClient."""
+    from synthmon.suite.client import ApiClient
 
     client = ApiClient(request.config.stash[SUITE_KEY].core_or_fail())
     try:
@@ -118,7 +118,7 @@ def api(request: pytest.FixtureRequest) -> Iterator[ApiClient]:
 def api_session(request: pytest.FixtureRequest) -> ApiClient:
     """The same client for session-scoped fixtures (logins shared by many checks); its
     calls are recorded against the check that is running when they are made."""
-    from synthmon.client import ApiClient
+    from synthmon.suite.client import ApiClient
 
     return ApiClient(request.config.stash[SUITE_KEY].core_or_fail())
 

@@ -3,7 +3,7 @@
 allure-pytest does the writing; we point it at reports/<run-id>/allure-results/ and add what
 it cannot know: epic/feature/story/severity from our markers, one step per call (each call
 is a stage of the flow: search, details, save, ...), and the run's environment.properties.
-Each step carries two attachments, the request and the response as synthmon.exchange
+Each step carries two attachments, the request and the response as synthmon.suite.exchange
 describes them (method, route, URL without query secrets, allow-listed headers, the body's
 shape hash, never a body, token, cookie, password or email), plus the call's verdicts.
 """
@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from synthmon.exchange import Exchange
+from synthmon.suite.exchange import Exchange
 from synthmon.reports.collect import AREAS
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
-from synthmon.telemetry.privacy import scrub_text, scrub_value
+from synthmon.privacy import scrub_text, scrub_value
 
 EPIC = "ScholarshipAI synthetic monitor"
 _FEATURES = {

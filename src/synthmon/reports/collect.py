@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from synthmon.samples import SAMPLE_PROPERTY, Sample
-from synthmon.telemetry.privacy import scrub_text
+from synthmon.privacy import scrub_text
 
 AREAS = ("health", "b2c", "auth", "provider", "payments", "negative")
 _MAX_MESSAGE = 600

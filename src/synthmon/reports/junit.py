@@ -20,7 +20,7 @@ import pytest
 from _pytest.junitxml import LogXML, xml_key
 
 from synthmon.samples import SAMPLE_PROPERTY
-from synthmon.telemetry.privacy import scrub_text
+from synthmon.privacy import scrub_text
 
 
 def configure(config: pytest.Config, path: Path) -> Path | None:

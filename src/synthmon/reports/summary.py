@@ -17,7 +17,7 @@ from synthmon.reports.collect import CheckOutcome
 from synthmon.reports.stats import endpoint_stats
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
-from synthmon.telemetry.privacy import scrub_text
+from synthmon.privacy import scrub_text
 
 SUMMARY_VERSION = 1
 

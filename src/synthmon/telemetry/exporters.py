@@ -21,7 +21,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from synthmon.telemetry.privacy import scrub_text
+from synthmon.privacy import scrub_text
 
 log = logging.getLogger("synthmon.telemetry")
 

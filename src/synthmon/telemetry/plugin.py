@@ -22,12 +22,12 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from synthmon.exchange import Exchange
+from synthmon.privacy import register_environment_secrets, scrub_text
 from synthmon.reports import allure_support
 from synthmon.reports.collect import CheckOutcome, Collector
 from synthmon.reports.plugin import WORKERINPUT_REPORTS, ReportsPlugin
 from synthmon.samples import Sample
-from synthmon.telemetry.privacy import register_environment_secrets, scrub_text
+from synthmon.suite.exchange import Exchange
 from synthmon.telemetry.resource import run_attributes
 from synthmon.telemetry.sdk import Telemetry
 
@@ -43,7 +43,7 @@ def check_synthetic_id(run_id: str, item: pytest.Item) -> str:
     """The check-level synthetic id: `<run id>.<check>`, the prefix of the ids of its calls
     (`<run id>.<check>.<seq>`, made by the api client), so one log search finds them all."""
     try:
-        from synthmon.suite import short_check_id
+        from synthmon.suite.hooks import short_check_id
     except ImportError:  # the suite plugin is not installed: a stable digest instead
         return f"{run_id}.chk-{hashlib.sha256(item.nodeid.encode()).hexdigest()[:10]}"
     return f"{run_id}.{short_check_id(item)}"
@@ -178,7 +178,7 @@ class TelemetryPlugin:
     @pytest.hookimpl
     def pytest_synthmon_sample_recorded(self, sample: Sample, item: pytest.Item,
                                         exchange: Exchange | None) -> None:
-        """The suite's hook (synthmon.hookspecs), after each HTTP call, on the process that
+        """The suite's hook (synthmon.suite.hookspecs), after each HTTP call, on the process that
         made it."""
         if self.current is not None:
             self.current.samples.append(sample)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from synthmon.telemetry.privacy import (
+from synthmon.privacy import (
     REDACTED,
     register_secret,
     scrub_headers,

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from synthmon.exchange import Exchange
     from synthmon.samples import Sample
+    from synthmon.suite.exchange import Exchange
 
 
 @pytest.hookspec

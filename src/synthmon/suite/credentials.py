@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from synthmon.telemetry.privacy import register_secret
+from synthmon.privacy import register_secret
 
 # role -> (email variable, password variable, default email, default password)
 _ACCOUNTS: dict[str, tuple[str, str, str, str]] = {

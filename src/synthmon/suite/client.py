@@ -26,13 +26,13 @@ import requests
 from opentelemetry.trace import Status, StatusCode
 from requests.cookies import extract_cookies_to_jar
 
-from synthmon.budgets import Budgets, verdict
-from synthmon.exchange import Exchange, register_body_secrets
+from synthmon.privacy import register_secret
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
-from synthmon.schema_check import SchemaStore
-from synthmon.telemetry.privacy import register_secret
-from synthmon.tracing import client_span
+from synthmon.suite.budgets import Budgets, verdict
+from synthmon.suite.exchange import Exchange, register_body_secrets
+from synthmon.suite.schemas import SchemaStore
+from synthmon.suite.tracing import client_span
 
 # Safe methods only by default: PUT/DELETE are idempotent in HTTP terms, but a retried draft
 # PUT after a lost answer meets its own version bump (409). A check can opt in per call.

@@ -19,14 +19,14 @@ from typing import Any
 
 import pytest
 
-from synthmon.budgets import Budgets
-from synthmon.client import ApiClient, ClientCore, ClientSettings, TargetDown
-from synthmon.exchange import Exchange
 from synthmon.policy import Policy
 from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext
 from synthmon.samples import SAMPLE_PROPERTY, Sample
-from synthmon.schema_check import SchemaStore
-from synthmon.targets import (
+from synthmon.suite.budgets import Budgets
+from synthmon.suite.client import ApiClient, ClientCore, ClientSettings, TargetDown
+from synthmon.suite.exchange import Exchange
+from synthmon.suite.schemas import SchemaStore
+from synthmon.suite.targets import (
     EmbeddedSandbox,
     TargetError,
     TargetSpec,
