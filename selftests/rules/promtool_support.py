@@ -73,7 +73,7 @@ class Scenario:
         return self
 
     def instance(self, cohort: str) -> Scenario:
-        """The build_info series that gives cohort-less families their cohort."""
+        """The build_info series every scraped instance exposes."""
         return self.add("scholarshipai_build_info", {
             "build_id": f"build-{cohort}", "cohort": cohort, "git_sha": "abc1234",
             "instance": INSTANCE[cohort], "job": JOB}, gauge(1, self.minutes // self.step))
@@ -88,8 +88,11 @@ class Scenario:
 
     def family(self, metric: str, cohort: str, labels: dict[str, str],
                segments: tuple[tuple[float, int], ...]) -> Scenario:
-        """A family without a cohort label, exposed by the cohort's instance."""
-        return self.add(metric, {**labels, "instance": INSTANCE[cohort], "job": JOB},
+        """A family the target does not label by cohort, exposed by the cohort's instance:
+        the scrape config's target label gives it the cohort (the policy's PromQL and the
+        rules built from it assume so)."""
+        return self.add(metric, {**labels, "cohort": cohort, "instance": INSTANCE[cohort],
+                                 "job": JOB},
                         self.counter(*segments))
 
     def histogram(self, metric: str, labels: dict[str, str], per_min_by_le: dict[str, float],

@@ -177,7 +177,7 @@ def _time_to_value(inputs: RuleInputs) -> list[Scenario]:
         s = _two_instances(name, 30)
         for cohort, by_le in (("canary", canary), ("control", fast_ttv)):
             s.histogram("scholarshipai_time_to_value_seconds",
-                        {"synthetic": "false", "instance": f"{cohort}:8000",
+                        {"cohort": cohort, "synthetic": "false", "instance": f"{cohort}:8000",
                          "job": "scholarshipai"}, by_le, 10)
         scenarios.append(s.expect(20, "CanaryTimeToValueRegression", *expected))
     return scenarios

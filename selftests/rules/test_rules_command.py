@@ -32,8 +32,8 @@ def test_stdout_and_a_window_override() -> None:
     assert done.returncode == 0, done.stderr
     doc = yaml.safe_load(done.stdout)
     names = {r.get("record") for g in doc["groups"] for r in g["rules"]}
-    assert "cohort:scholarshipai_http_5xx:ratio_rate10m" in names
-    assert "cohort:scholarshipai_http_5xx:ratio_rate15m" not in names
+    assert "cohort:synthmon_http_5xx_rate:ratio10m" in names
+    assert "cohort:synthmon_http_5xx_rate:ratio15m" not in names
 
 
 def test_a_policy_without_a_criterion_fails_with_its_name(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from synthmon.promql_templates import render, route_regex
+
 DEFAULT_POLICY_FILE = "canary-policy.yaml"
 SCHEMA_FILE = "canary-policy.schema.json"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
@@ -66,6 +68,11 @@ class Criterion:
     # Roll back as soon as the bound clears the threshold, before min_samples (the minimum
     # then guards only the go): for availability, where a dead canary must not wait.
     early_rollback: bool = False
+
+    def query(self, part: str, cohort: str, window: str, route: str) -> str:
+        """One of the criterion's PromQL parts (numerator, denominator, value, count) for
+        one cohort over one window: what the gate asks Prometheus and the rules record."""
+        return render(self.promql[part], cohort, window, route)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Criterion:
@@ -142,6 +149,10 @@ class Policy:
         """'METHOD /route' of every endpoint the budgets mark critical."""
         endpoints = self.data.get("budgets", {}).get("endpoints", {})
         return [name for name, entry in endpoints.items() if entry.get("critical")]
+
+    def critical_route_regex(self) -> str:
+        """What `{route}` in the criteria's PromQL stands for: the critical routes."""
+        return route_regex(endpoint.split(" ", 1)[1] for endpoint in self.critical_endpoints())
 
 
 def find_policy_file(path: str | os.PathLike[str] | None = None) -> Path:

@@ -12,7 +12,7 @@ from synthmon import stats
 from synthmon.gate import criteria as synthetic
 from synthmon.gate.model import CriterionResult, Decision, GateInput
 from synthmon.gate.production import evaluate_production
-from synthmon.gate.prometheus import PrometheusClient, route_regex
+from synthmon.gate.prometheus import PrometheusClient
 from synthmon.gate.scope import out_of_scope_reason
 from synthmon.policy import Criterion, Policy
 from synthmon.samples import Sample
@@ -58,7 +58,7 @@ def evaluate(policy: Policy, inp: GateInput, prometheus: PrometheusClient | None
         float(policy.gate.get("false_rollback_rate", 0.01)), len(in_play))
     method = policy.gate.get("rate_bound", "wilson")
     crit_endpoints = set(policy.critical_endpoints())
-    route_re = route_regex([e.split(" ", 1)[1] for e in crit_endpoints])
+    route_re = policy.critical_route_regex()
     budgets = {e: policy.budget(*e.split(" ", 1)).budget_ms for e in crit_endpoints}
     results = []
     for c in chosen:

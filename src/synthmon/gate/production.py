@@ -9,7 +9,7 @@ import math
 from synthmon import stats
 from synthmon.gate.criteria import hold_for_data, new_result, per_minute
 from synthmon.gate.model import CriterionResult, GateInput
-from synthmon.gate.prometheus import PrometheusClient, PrometheusError, render
+from synthmon.gate.prometheus import PrometheusClient, PrometheusError
 from synthmon.policy import Criterion, Policy
 
 NO_BASELINE_SIGNAL = "the baseline holds no production signal: compared with control"
@@ -34,7 +34,7 @@ def evaluate_production(criterion: Criterion, inp: GateInput, policy: Policy,
     sent: list[str] = []
 
     def ask(key: str, cohort: str) -> float:
-        promql = render(criterion.promql[key], cohort, window, route_re)
+        promql = criterion.query(key, cohort, window, route_re)
         sent.append(promql)
         value, labels = prometheus.query(promql)
         if value is None and key in ("numerator", "count"):

@@ -1,10 +1,9 @@
-"""Reading the production-only signals from Prometheus: templates filled in, the HTTP API
-queried with a timeout, and every query actually sent kept for the evidence."""
+"""Reading the production-only signals from Prometheus: the HTTP API queried with a
+timeout, and every query actually sent kept for the evidence."""
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import requests
@@ -12,22 +11,6 @@ import requests
 
 class PrometheusError(RuntimeError):
     """Prometheus could not answer: unreachable, timed out, or the query failed."""
-
-
-def route_regex(routes: list[str]) -> str:
-    """A PromQL-safe regex matching exactly these route templates."""
-    escaped = []
-    for route in sorted(set(routes)):
-        # Braces of the templates become classes, so no engine mistakes them for repeats;
-        # dots are the only other regex character route templates contain.
-        escaped.append(re.sub(r"[{}.]", lambda m: f"[{m.group(0)}]", route))
-    return "|".join(escaped) or ".*"
-
-
-def render(template: str, cohort: str, window: str, route: str = ".*") -> str:
-    """Fill the three placeholders only: PromQL's own braces are left alone."""
-    return (template.replace("{cohort}", cohort).replace("{window}", window)
-            .replace("{route}", route))
 
 
 @dataclass

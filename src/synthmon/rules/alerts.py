@@ -1,9 +1,11 @@
 """Alerting rules: every rollback criterion as a page, SLO burn rates, trend tickets.
 
-Thresholds come from the policy's `criteria` (by id) and `slo`; the factors here are the
-SRE workbook's multiwindow burn rates and the trend heuristics, named where defined.
-Annotations use only `$labels`, never `$value`, so promtool unit tests can state them
-exactly; the recorded series named in `query` show the value.
+Thresholds and queries come from the policy's `criteria` (by id) and `slo`: every alert
+compares the recorded series of its criterion's PromQL (records.py), the queries the gate
+sends. The factors here are the SRE workbook's multiwindow burn rates and the trend
+heuristics, named where defined. Annotations use only `$labels`, never `$value`, so
+promtool unit tests can state them exactly; the recorded series named in `query` show the
+value.
 """
 
 from __future__ import annotations
@@ -77,53 +79,62 @@ def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
         alerts.append(_alert(name, expr, PAGE, summary, description, query,
                              criterion=criterion, extra=extra, runbook=runbook))
 
-    c = crit("http_5xx_rate")
-    series = r.class_ratio("5xx", w)
+    def enough(criterion_id: str, part: str, minimum: int, per: str = "labels") -> str:
+        """The sample-size guard: the part's recorded series at or above the minimum, per
+        cohort and the criterion's own labels (per="labels") or per cohort in all."""
+        recorded = r.series(inputs, criterion_id, part)
+        if per == "cohort":
+            return f"and on (cohort) sum by (cohort) ({recorded}) >= {minimum}"
+        return f"and {q.match_on(crit(criterion_id, part), part)} {recorded} >= {minimum}"
+
+    c = crit("http_5xx_rate", "numerator", "denominator")
+    series = r.series(inputs, c.id, q.RATIO)
     page("CanaryHigh5xxRate", c.id,
-         f'{series}{{cohort="canary"}} > {c.threshold:g}\n'
-         f"and on (cohort) {r.requests_increase(w)} >= {c.min_samples}",
+         f"{series}{{{CANARY}}} > {c.threshold:g}\n"
+         f"{enough(c.id, 'denominator', c.min_samples)}",
          f"Canary 5xx rate above {_pct(c.threshold)} over {w}: roll back",
          f"More than {_pct(c.threshold)} of the canary's requests answered 5xx in the last "
          f"{w} (at least {c.min_samples} requests).", series)
 
-    c = crit("http_4xx_non_user_rate")
-    series = r.class_ratio("4xx", w)
+    c = crit("http_4xx_non_user_rate", "numerator", "denominator")
+    series = r.series(inputs, c.id, q.RATIO)
     page("CanaryHigh4xxRate", c.id,
          f"({q.canary_vs_control(series, '-')}) > {c.threshold:g}\n"
-         f"and on (cohort) {r.requests_increase(w)} >= {c.min_samples}",
+         f"{enough(c.id, 'denominator', c.min_samples)}",
          f"Canary 4xx rate {_pct(c.threshold)} above control over {w}: roll back",
          "Prometheus cannot tell a user error from ours, so the control's 4xx rate stands "
          f"for the user errors: the canary's 4xx rate exceeds it by more than "
          f"{_pct(c.threshold)} points over {w}.", series)
 
-    c = crit("latency_p95_critical")
-    series = r.latency_p95(w)
+    c = crit("latency_p95_critical", "value", "count")
+    series = r.series(inputs, c.id, "value")
     page("CanaryLatencyP95OverLimit", c.id,
-         f"{f'{series}{{{CANARY}}}'} > {c.threshold / 1000:g}\n"
-         f"and on (cohort, method, route) {r.endpoint_requests_increase(w)} >= {c.min_samples}",
+         f"{series}{{{CANARY}}} > {c.threshold:g}\n"
+         f"{enough(c.id, 'count', c.min_samples)}",
          f"Canary P95 over {c.threshold:g} ms on {{{{ $labels.method }}}} "
          "{{ $labels.route }}: roll back",
          f"The canary's P95 latency on the critical endpoint {{{{ $labels.method }}}} "
          f"{{{{ $labels.route }}}} is above {c.threshold:g} ms over {w}.", series)
 
-    c = crit("latency_p95_regression")
+    c = crit("latency_p95_regression", "value", "count")
+    series = r.series(inputs, c.id, "value")
     page("CanaryLatencyP95Regression", c.id,
-         f"(\n  {f'{series}{{{CANARY}}}'}\n"
+         f"(\n  {series}{{{CANARY}}}\n"
          f"  / ignoring (cohort) group_left ()\n"
-         f"  {f'{series}{{{CONTROL}}}'}\n"
+         f"  {series}{{{CONTROL}}}\n"
          f") > {1 + c.threshold:g}\n"
-         f"and on (cohort, method, route) {r.endpoint_requests_increase(w)} >= {c.min_samples}",
+         f"{enough(c.id, 'count', c.min_samples)}",
          f"Canary P95 more than {_pct(c.threshold)} above control on {{{{ $labels.method }}}} "
          "{{ $labels.route }}: roll back",
          f"The canary's P95 latency on {{{{ $labels.method }}}} {{{{ $labels.route }}}} is more "
          f"than {_pct(c.threshold)} above the control's over {w} (the live control stands "
          "for the baseline).", series)
 
-    c = crit("schema_failure_rate")
-    series = r.schema_ratio(w)
+    c = crit("schema_failure_rate", "numerator", "denominator")
+    series = r.series(inputs, c.id, q.RATIO)
     page("CanarySchemaFailures", c.id,
-         f'{series}{{cohort="canary"}} > {c.threshold:g}\n'
-         f"and on (cohort) {r.schema_checked_increase(w)} >= {c.min_samples}",
+         f"{series}{{{CANARY}}} > {c.threshold:g}\n"
+         f"{enough(c.id, 'denominator', c.min_samples, per='cohort')}",
          "Canary responses fail their schema on {{ $labels.http_request_method }} "
          "{{ $labels.url_template }}: roll back",
          f"More than {_pct(c.threshold)} of the synthetic monitor's calls to the critical "
@@ -131,58 +142,59 @@ def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
          f"that failed its JSON Schema over {w} (the minimum sample, {c.min_samples} calls, "
          "counts every critical endpoint of the cohort).", series)
 
-    c = crit("auth_error_rate")
-    series = r.named("auth_failures", f"ratio_rate{w}")
+    c = crit("auth_error_rate", "numerator", "denominator")
+    series = r.series(inputs, c.id, q.RATIO)
     page("CanaryAuthErrorRate", c.id,
          f"({q.canary_vs_control(series, '-')}) > {c.threshold:g}\n"
-         f"and on (cohort) {r.requests_increase(w)} >= {c.min_samples}",
+         f"{enough(c.id, 'denominator', c.min_samples)}",
          f"Canary auth errors {c.threshold * 100:g} points above control over {w}: roll back",
          "Auth failures per request on the canary exceed the control's by more than "
          f"{c.threshold * 100:g} percentage points over {w}.", series)
 
-    c = crit("payment_capture_failures")
-    series = r.named("payment_capture_failures", f"ratio_rate{w}")
+    c = crit("payment_capture_failures", "numerator", "denominator")
+    series = r.series(inputs, c.id, q.RATIO)
     page("CanaryPaymentCaptureFailures", c.id,
-         f'{series}{{cohort="canary"}} > {c.threshold:g}\n'
-         f'and on (cohort) {r.named("payment_captures", f"increase{w}")} >= {c.min_samples}',
+         f"{series}{{{CANARY}}} > {c.threshold:g}\n"
+         f"{enough(c.id, 'denominator', c.min_samples)}",
          f"Canary payment capture failures above {_pct(c.threshold)} over {w}: roll back",
          f"More than {_pct(c.threshold)} of the canary's payment captures failed over {w}.",
          series)
 
-    c = crit("waf_hits")
-    series = r.named("waf_rule_hits", f"ratio_rate{w}")
+    c = crit("waf_hits", "numerator", "denominator")
+    series = r.series(inputs, c.id, q.RATIO)
     page("CanaryWafHitsSpike", c.id,
          f"({q.canary_vs_control(series, '/')}) > {1 + c.threshold:g}\n"
-         f"and on (cohort) {r.requests_increase(w)} >= {c.min_samples}",
+         f"{enough(c.id, 'denominator', c.min_samples)}",
          f"Canary WAF rule hits more than {_pct(c.threshold)} above control over {w}: roll back",
          f"WAF rule hits per request on the canary are more than {_pct(c.threshold)} above "
          f"the control's over {w}.", series)
 
-    c = crit("waf_high_severity_new")
-    series = r.named("waf_rule_hits_high_severity", f"increase{w}", "cohort_rule")
+    c = crit("waf_high_severity_new", "value")
+    series = r.series(inputs, c.id, "value")
+    # As the gate judges it: over the threshold and above the control's answer (the
+    # largest of its series; none at all is no verdict, as the gate holds).
     page("CanaryNewHighSeverityFinding", c.id,
-         f'{series}{{cohort="canary"}} > {c.threshold:g}\n'
-         f'unless on (rule) {series}{{cohort="control"}} > 0',
+         f"{series}{{{CANARY}}} > {c.threshold:g}\n"
+         f"and {series}{{{CANARY}}} > scalar(max({series}{{{CONTROL}}}))",
          "New high-severity WAF finding {{ $labels.rule }} on the canary: roll back",
          "The high-severity WAF rule {{ $labels.rule }} fired on the canary over "
          f"{w} and not on the control.", series)
 
-    c = crit("signup_completion")
-    series = r.named("signup_completion_student", f"ratio_rate{w}")
+    c = crit("signup_completion", "numerator", "denominator")
+    series = r.series(inputs, c.id, q.RATIO)
     page("CanarySignupCompletionDrop", c.id,
          f"({q.canary_vs_control(series, '/')}) < {1 - c.threshold:g}\n"
-         f'and on (cohort) {r.named("signup_started_student", f"increase{w}")} '
-         f">= {c.min_samples}",
+         f"{enough(c.id, 'denominator', c.min_samples)}",
          f"Canary student signup completion more than {_pct(c.threshold)} below control: "
          "roll back",
          "Completed / started student signups on the canary are more than "
          f"{_pct(c.threshold)} below the control's over {w}.", series)
 
-    c = crit("time_to_value_p80")
-    series = r.named("time_to_value_seconds", f"p80_rate{w}")
+    c = crit("time_to_value_p80", "value", "count")
+    series = r.series(inputs, c.id, "value")
     page("CanaryTimeToValueRegression", c.id,
          f"({q.canary_vs_control(series, '/')}) > {1 + c.threshold:g}\n"
-         f'and on (cohort) {r.named("time_to_value", f"increase{w}")} >= {c.min_samples}',
+         f"{enough(c.id, 'count', c.min_samples)}",
          f"Canary time-to-value P80 more than {_pct(c.threshold)} above control: roll back",
          "The 80th percentile of signup-to-first-draft time on the canary is more than "
          f"{_pct(c.threshold)} above the control's over {w}.", series)
@@ -194,33 +206,34 @@ def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
 def _phase_budget_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
     """'More than X of the weekly error budget in one phase', one rule per phase length.
 
-    Used budget = canary 5xx in the window / (allowed error ratio * all requests in the
-    window scaled to the budget period). Scaling by all traffic, both cohorts, is what
+    Used budget = canary bad events in the window / (allowed error ratio * all requests in
+    the window scaled to the budget period). Scaling by all traffic, both cohorts, is what
     makes the canary's traffic share count: 1% errors on a 5% canary is 0.05% of traffic.
     Prometheus does not know the current phase: each rule watches one phase's length.
     """
-    c = inputs.criterion("error_budget_burn")
+    c = inputs.criterion(q.ERROR_BUDGET, "numerator", "denominator")
     period = q.seconds(inputs.budget_period)
     allowed = 1 - inputs.availability
     alerts = []
     for win in r.phase_windows(inputs):
         phases = ", ".join(p.name for p in inputs.phases if p.duration == win)
         scale = period / q.seconds(win)
+        bad = r.series(inputs, c.id, "numerator", win)
+        total = r.series(inputs, c.id, "denominator", win)
         alerts.append(_alert(
             "CanaryErrorBudgetPhaseBurn",
-            f'{r.class_increase("5xx", win)}{{cohort="canary"}}\n'
+            f"{bad}{{{CANARY}}}\n"
             f"/ ignoring (cohort) group_left ()\n"
-            f"(sum without (cohort) ({r.requests_increase(win)}) * {allowed:g} * {scale:g})\n"
+            f"(sum without (cohort) ({total}) * {allowed:g} * {scale:g})\n"
             f"> {c.threshold:g}\n"
-            f'and on (cohort) {r.requests_increase(win)}{{cohort="canary"}} >= {c.min_samples}',
+            f"and on (cohort) {total}{{{CANARY}}} >= {c.min_samples}",
             PAGE,
             f"Canary used over {_pct(c.threshold)} of the {inputs.budget_period} error budget "
             f"in {win} (phase {phases}): roll back",
             f"The canary's 5xx over the last {win}, the length of phase {phases}, used more "
             f"than {_pct(c.threshold)} of the {inputs.budget_period} error budget of the "
             f"{inputs.availability * 100:g}% availability SLO at the current traffic.",
-            r.class_increase("5xx", win),
-            criterion=c.id, extra={"phase": phases, "window": win}, runbook=runbook,
+            bad, criterion=c.id, extra={"phase": phases, "window": win}, runbook=runbook,
         ))
     return alerts
 
@@ -230,17 +243,18 @@ def slo_burn_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
     alerts = []
     for factor, long_w, short_w, severity in BURN_RATES:
         limit = factor * allowed
+        long_ratio = r.series(inputs, q.ERROR_BUDGET, q.RATIO, long_w)
+        short_ratio = r.series(inputs, q.ERROR_BUDGET, q.RATIO, short_w)
         alerts.append(_alert(
             "ErrorBudgetBurn",
-            f"{r.class_ratio('5xx', long_w)} > {limit:g}\n"
-            f"and on (cohort) {r.class_ratio('5xx', short_w)} > {limit:g}",
+            f"{long_ratio} > {limit:g}\nand on (cohort) {short_ratio} > {limit:g}",
             severity,
             f"{{{{ $labels.cohort }}}} burns its error budget {factor:g}x too fast "
             f"({long_w} and {short_w})",
             f"The 5xx ratio of the {{{{ $labels.cohort }}}} cohort is above {factor:g} times the "
             f"allowed {allowed:g} (availability SLO {inputs.availability * 100:g}%) over both "
             f"{long_w} and {short_w}.",
-            r.class_ratio("5xx", long_w),
+            long_ratio,
             extra={"long_window": long_w, "short_window": short_w, "burn_rate": f"{factor:g}"},
             runbook=runbook,
         ))
@@ -252,7 +266,8 @@ def trend_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
     alerts = []
     for status_class, criterion in (("5xx", "http_5xx_rate"), ("4xx", "http_4xx_non_user_rate")):
         floor = inputs.criterion(criterion).threshold * TREND_FLOOR_OF_THRESHOLD
-        now, before = r.class_ratio(status_class, short), r.class_ratio(status_class, long_)
+        now = r.series(inputs, criterion, q.RATIO, short)
+        before = r.series(inputs, criterion, q.RATIO, long_)
         alerts.append(_alert(
             f"Rising{status_class}Rate",
             f"{now} > {TREND_FACTOR:g} * {before}\nand {now} > {floor:g}",
@@ -263,7 +278,8 @@ def trend_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
             now, extra={"trend": status_class}, for_=TREND_FOR, runbook=runbook,
         ))
     floor = inputs.criterion("schema_failure_rate").threshold * TREND_FLOOR_OF_THRESHOLD
-    now, before = r.schema_ratio(short), r.schema_ratio(long_)
+    now = r.series(inputs, "schema_failure_rate", q.RATIO, short)
+    before = r.series(inputs, "schema_failure_rate", q.RATIO, long_)
     alerts.append(_alert(
         "RisingSchemaFailures",
         f"{now} > {TREND_FACTOR:g} * {before}\nand {now} > {floor:g}",
@@ -275,11 +291,12 @@ def trend_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
         f"{short} is more than {TREND_FACTOR:g}x its {long_} level and above {_pct(floor)}.",
         now, extra={"trend": "schema"}, for_=TREND_FOR, runbook=runbook,
     ))
-    now, before = r.latency_p95(short), r.latency_p95(long_)
-    slo_s = inputs.latency_slo_ms / 1000
+    # The critical-latency criterion's query: P95 in ms per critical endpoint.
+    now = r.series(inputs, "latency_p95_critical", "value", short)
+    before = r.series(inputs, "latency_p95_critical", "value", long_)
     alerts.append(_alert(
         "LatencyP95AboveSLO",
-        f"{now} > {slo_s:g}",
+        f"{now} > {inputs.latency_slo_ms:g}",
         TICKET,
         f"P95 over the {inputs.latency_slo_ms:g} ms SLO on {{{{ $labels.method }}}} "
         "{{ $labels.route }} ({{ $labels.cohort }})",

@@ -1,7 +1,7 @@
-"""What the rule builders read from the policy: criteria by id, the SLO, phases, endpoints.
+"""What the rule builders read from the policy: criteria by id, the SLO, phases, routes.
 
 The policy is the single source of truth (canary-policy.yaml); nothing here holds a
-threshold of its own. A missing criterion or field fails with the field's name.
+threshold or a query of its own. A missing criterion or query part fails with its name.
 """
 
 from __future__ import annotations
@@ -9,18 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from synthmon.policy import Policy, PolicyError
+from synthmon.policy import Criterion, Policy, PolicyError
 from synthmon.rules.promql import seconds
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    id: str
-    title: str
-    comparison: str
-    threshold: float
-    unit: str
-    min_samples: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +28,24 @@ class RuleInputs:
     budget_period: str
     criteria: dict[str, Criterion]
     phases: tuple[Phase, ...]
-    critical_endpoints: tuple[str, ...]
+    # What `{route}` stands for in the criteria's PromQL, as the gate fills it.
+    route_regex: str
 
-    def criterion(self, criterion_id: str) -> Criterion:
+    def criterion(self, criterion_id: str, *parts: str) -> Criterion:
+        """The criterion, which must have these PromQL parts (numerator, value, ...)."""
         try:
-            return self.criteria[criterion_id]
+            found = self.criteria[criterion_id]
         except KeyError:
             raise PolicyError(
                 f"criteria: no criterion with id {criterion_id!r}, which `synthmon rules` "
                 f"turns into an alert (known: {', '.join(sorted(self.criteria)) or 'none'})"
             ) from None
+        for part in parts:
+            if part not in found.promql:
+                raise PolicyError(
+                    f"criteria ({criterion_id}).promql.{part}: missing; `synthmon rules` "
+                    "records the criterion's PromQL and its alert compares this part")
+        return found
 
 
 def _require(mapping: dict[str, Any], key: str, where: str) -> Any:
@@ -59,31 +57,18 @@ def _require(mapping: dict[str, Any], key: str, where: str) -> Any:
 def read_inputs(policy: Policy, window: str | None = None) -> RuleInputs:
     data = policy.data
     slo = _require(data, "slo", "policy")
-    criteria: dict[str, Criterion] = {}
-    for index, raw in enumerate(data.get("criteria") or []):
-        where = f"criteria[{index}]"
-        criteria[str(_require(raw, "id", where))] = Criterion(
-            id=str(raw["id"]),
-            title=str(raw.get("title", raw["id"])),
-            comparison=str(_require(raw, "comparison", where)),
-            threshold=float(_require(raw, "threshold", where)),
-            unit=str(raw.get("unit", "ratio")),
-            min_samples=int(raw.get("min_samples", 1)),
-        )
     phases = tuple(
-        Phase(str(name), float(p.get("traffic_percent", 0)), str(p.get("duration", "0m")))
+        Phase(str(name), float(p["traffic_percent"]), str(p["duration"]))
         for name, p in (data.get("phases") or {}).items()
     )
-    endpoints = (data.get("budgets") or {}).get("endpoints") or {}
-    critical = tuple(sorted(k for k, v in endpoints.items() if (v or {}).get("critical")))
     chosen = str(window or _require(data, "window", "policy"))
     seconds(chosen)  # fail early on a malformed window, naming it
     return RuleInputs(
         window=chosen,
         availability=float(_require(slo, "availability", "slo")),
         latency_slo_ms=float(_require(slo, "latency_p95_ms", "slo")),
-        budget_period=str(slo.get("error_budget_period", "7d")),
-        criteria=criteria,
+        budget_period=str(_require(slo, "error_budget_period", "slo")),
+        criteria={c.id: c for c in policy.criteria},
         phases=phases,
-        critical_endpoints=critical,
+        route_regex=policy.critical_route_regex(),
     )

@@ -1,44 +1,33 @@
-"""PromQL building blocks over the sandbox's metric families (docs/api-contract.md).
+"""PromQL building blocks of the rules: recorded-series names, windows, comparisons.
 
-Only `scholarshipai_http_requests_total` and the latency histogram carry a `cohort` label;
-every other family gets it by joining with `scholarshipai_build_info{cohort}` (one series
-per scraped instance, value 1). Recorded series follow the `level:metric:operations`
-naming convention of the Prometheus docs.
+Every criterion's query comes from the policy (rendered by synthmon.promql_templates, as
+the gate renders it); what is written here is how the rules compare the recorded series.
+Recorded series follow the `level:metric:operations` naming convention of the Prometheus
+docs: the level names the labels a series keeps, the metric the criterion.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable
 
-PREFIX = "scholarshipai"
-REQUESTS = f"{PREFIX}_http_requests_total"
-DURATION_BUCKET = f"{PREFIX}_http_request_duration_seconds_bucket"
-BUILD_INFO = f"{PREFIX}_build_info"
-AUTH_FAILURES = f"{PREFIX}_auth_failures_total"
-WAF_HITS = f"{PREFIX}_waf_rule_hits_total"
-PAYMENT_CAPTURES = f"{PREFIX}_payment_captures_total"
-SIGNUP_STARTED = f"{PREFIX}_signup_started_total"
-SIGNUP_COMPLETED = f"{PREFIX}_signup_completed_total"
-TTV_BUCKET = f"{PREFIX}_time_to_value_seconds_bucket"
-
-# The monitor's own OpenTelemetry metrics (synthmon.telemetry.metrics) as Prometheus names
-# them on OTLP ingestion: dots become underscores, counters get _total, attributes become
-# labels (url.template -> url_template). The sandbox has no schema metric: only the client
-# validates responses.
-SCHEMA_FAILURES = "synthmon_schema_failures_total"
-CLIENT_REQUESTS = "http_client_request_duration_seconds_count"
-CLIENT_ENDPOINT = "cohort, http_request_method, url_template"
-CLIENT_CRITICAL = 'synthmon_critical="true"'
-
-# The labels that identify one scraped process: the join key to build_info.
-INSTANCE_LABELS = "instance, job"
+from synthmon.policy import Criterion
+from synthmon.promql_templates import output_labels
 
 # Windows the rules need: the SRE workbook's burn-rate pairs, plus trend windows.
 BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 TREND_SHORT = "30m"
 TREND_LONG = "1d"
+
+# The criteria whose queries the trend tickets follow over TREND_SHORT and TREND_LONG, and
+# the one whose bad and total events are the availability SLO's (burn rates, phase budget).
+TRENDED = ("http_5xx_rate", "http_4xx_non_user_rate", "schema_failure_rate",
+           "latency_p95_critical")
+ERROR_BUDGET = "error_budget_burn"
+
+# The parts of a criterion's PromQL that are recorded as they are; `ratio` is recorded from
+# the numerator and denominator.
+PARTS = ("numerator", "denominator", "value", "count")
+RATIO = "ratio"
 
 _DURATION_RE = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -52,13 +41,21 @@ def seconds(duration: str) -> float:
     return int(match.group(1)) * _SECONDS[match.group(2)]
 
 
-def with_cohort(expr: str) -> str:
-    """Give a family without a cohort label the cohort of the instance that exposed it."""
-    return f"({expr}) * on ({INSTANCE_LABELS}) group_left (cohort) {BUILD_INFO}"
+def labels_of(criterion: Criterion, part: str) -> tuple[str, ...]:
+    """The labels besides `cohort` that a recorded part of the criterion keeps (a ratio keeps
+    its numerator's)."""
+    source = "numerator" if part == RATIO else part
+    return output_labels(criterion.promql[source])
 
 
-def record_name(level: str, metric: str, operation: str) -> str:
-    return f"{level}:{PREFIX}_{metric}:{operation}"
+def record_name(criterion: Criterion, part: str, window: str) -> str:
+    level = "_".join(("cohort", *labels_of(criterion, part)))
+    return f"{level}:synthmon_{criterion.id}:{part}{window}"
+
+
+def match_on(criterion: Criterion, part: str) -> str:
+    """`on (cohort, ...)`: the labels a sample-size guard joins an alert's series on."""
+    return f"on ({', '.join(('cohort', *labels_of(criterion, part)))})"
 
 
 def canary_vs_control(series: str, op: str) -> str:
@@ -71,31 +68,3 @@ def canary_vs_control(series: str, op: str) -> str:
     """
     return (f'{series}{{cohort="canary"}} {op} ignoring (cohort) group_left () '
             f'{series}{{cohort="control"}}')
-
-
-def endpoint_selectors(endpoints: Iterable[str]) -> list[str]:
-    """Label matchers for a set of "METHOD /route" endpoints, one per method.
-
-    PromQL cannot match (method, route) pairs in one selector; grouping routes by method
-    keeps the pairs exact. Raw backtick strings keep the braces of route templates literal.
-    """
-    by_method: dict[str, list[str]] = defaultdict(list)
-    for endpoint in endpoints:
-        method, _, route = endpoint.partition(" ")
-        by_method[method.upper()].append(re.escape(route))
-    return [
-        f'method="{method}", route=~`{"|".join(sorted(routes))}`'
-        for method, routes in sorted(by_method.items())
-    ]
-
-
-def select_endpoints(series: str, endpoints: Iterable[str], range_: str = "") -> str:
-    """`series{...}` restricted to the endpoints, as `rate(...[range_])` when range_ is given;
-    several selectors are joined with `or`."""
-    parts = [
-        f"rate({series}{{{selector}}}[{range_}])" if range_ else f"{series}{{{selector}}}"
-        for selector in endpoint_selectors(endpoints)
-    ]
-    if not parts:
-        raise ValueError("no endpoints to select (is any endpoint marked critical in the policy?)")
-    return parts[0] if len(parts) == 1 else "(\n    " + "\n    or ".join(parts) + "\n  )"
