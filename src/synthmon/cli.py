@@ -17,6 +17,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "gate": ("synthmon.gate.command:gate_command", "Canary vs control: go, rollback or hold."),
     "approve": ("synthmon.gate.approvals:approve_command", "Record a human go for a phase."),
     "rules": ("synthmon.rules:rules_command", "The policy as Prometheus rules."),
+    "alertmanager": ("synthmon.alerting.command:alertmanager_command",
+                     "The policy as an Alertmanager configuration."),
     "monitor": ("synthmon.monitor.command:monitor_command", "Run the suite every interval."),
     "history": ("synthmon.history.command:history_command", "Query the run history store."),
 }
