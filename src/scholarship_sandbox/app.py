@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import get_args
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -20,14 +21,28 @@ from .bodyguard import BodyGuardMiddleware
 from .context import Sandbox
 from .edge import EdgeMiddleware
 from .faults import FaultMiddleware, FaultSet, parse_specs
-from .health import SLOHealth, is_synthetic
-from .problems import install_problem_handlers, problem_response
+from .health import KnownLabels, SLOHealth, is_synthetic
+from .models import Role
+from .problems import AUTH_SLUGS, install_problem_handlers, problem_response
 from .ratelimit import RateLimitMiddleware
 from .routes import admin, applications, auth, payments, provider, saved, scholarships
 from .seed import ACCOUNTS, seed
 from .settings import Settings
 from .storage import Storage
+from .waf import RULES as WAF_RULES
 from .waf import WafMiddleware
+
+# Every label value the business families can take, exposed at zero from the start
+# (selftests/sandbox/test_metric_init.py fails when a route counts a value missing here).
+KNOWN_LABELS = KnownLabels(
+    auth_reasons=tuple(sorted(AUTH_SLUGS)),
+    waf_rules=tuple((rule, severity) for rule, severity, _ in WAF_RULES),
+    signup_roles=get_args(Role),
+    payment_failure_reasons=("processor_error",),
+    analytics_events=("application_started", "checkout", "login", "save", "scholarship_view",
+                      "search", "signup"),
+    abuse_signals=("failed_login",),
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         storage.ping()
 
     slo = SLOHealth(build_id=settings.build_id, git_sha=settings.git_sha,
-                    cohort=settings.cohort, checks={"database": database_check})
+                    cohort=settings.cohort, checks={"database": database_check},
+                    known=KNOWN_LABELS)
     app.state.sandbox = Sandbox(settings, storage, tokens, faults,
                                 slo if settings.metrics else None)
 

@@ -19,6 +19,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -28,7 +29,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 
-__all__ = ["LATENCY_BUCKETS", "SLOHealth", "SLOMetricsMiddleware", "is_synthetic", "route_template"]
+__all__ = ["LATENCY_BUCKETS", "KnownLabels", "SLOHealth", "SLOMetricsMiddleware", "is_synthetic",
+           "route_template"]
 
 # 0.12 and 0.15 are the SLO's P95 target and the canary's rollback line, so both are exact
 # bucket bounds and histogram_quantile needs no interpolation across them.
@@ -37,6 +39,25 @@ TTV_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 24 * 3600)
 CANARY_UA_PREFIX = b"scholarshipai-canary/"
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "unmatched"  # one label value for every unknown path: no cardinality blow-up
+STATUS_CLASSES = ("2xx", "4xx", "5xx")  # the classes a rate() or an error ratio reads
+SYNTHETIC_FLAGS = ("false", "true")
+
+
+@dataclass(frozen=True, slots=True)
+class KnownLabels:
+    """The label values a service knows before its first request, so that every labelled
+    family exposes each of its series at zero from the start (the Prometheus instrumentation
+    guide: a series that appears only with its first event makes rate() and absent() read
+    "no data" where the truth is "none yet"). The request families need nothing here: their
+    label sets come from the app's own routes."""
+
+    auth_reasons: tuple[str, ...] = ()
+    waf_rules: tuple[tuple[str, str], ...] = ()  # (rule, severity)
+    signup_roles: tuple[str, ...] = ()
+    payment_outcomes: tuple[str, ...] = ("captured", "failed")
+    payment_failure_reasons: tuple[str, ...] = ()
+    analytics_events: tuple[str, ...] = ()
+    abuse_signals: tuple[str, ...] = ()
 
 
 def is_synthetic(scope: dict[str, Any]) -> bool:
@@ -83,6 +104,17 @@ def route_template(scope: dict[str, Any]) -> str:
     return UNMATCHED
 
 
+def _route_methods(app: Any) -> list[tuple[str, str]]:
+    """(template, METHOD) of every route: FastAPI's OpenAPI paths, or a Starlette app's
+    routes (HEAD, which Starlette adds beside every GET, left out)."""
+    if hasattr(app, "openapi"):
+        return sorted((path, method.upper()) for path, operations in app.openapi()["paths"].items()
+                      for method in operations)
+    return sorted((route.path, method) for route in getattr(app, "routes", ())
+                  for method in (getattr(route, "methods", None) or ())
+                  if hasattr(route, "path") and method != "HEAD")
+
+
 def _compile_templates(app: Any) -> list[tuple[re.Pattern[str], str]]:
     if hasattr(app, "openapi"):
         paths = list(app.openapi().get("paths", {}))
@@ -98,8 +130,10 @@ class SLOHealth:
                  checks: dict[str, Callable[[], object]] | None = None,
                  availability_target: float = 0.999, api_version: str = "v1",
                  namespace: str = "scholarshipai", exclude: Iterable[str] = ("/__admin*",),
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry | None = None,
+                 known: KnownLabels | None = None) -> None:
         self.build_id, self.git_sha, self.cohort = build_id, git_sha, cohort
+        self.known = known or KnownLabels()
         self.checks = dict(checks or {})
         self.availability_target = availability_target
         self.exclude = tuple(exclude)
@@ -147,6 +181,36 @@ class SLOHealth:
                                      "Abuse signals such as failed logins (never synthetic)",
                                      ["signal"], registry=reg)
         self._children: dict[tuple[str, str, int, bool], tuple[Any, Any]] = {}
+
+    # -- series at zero ---------------------------------------------------------------
+    def initialise(self, routes: Iterable[tuple[str, str]]) -> None:
+        """Create every known series at zero: the request families for each (route template,
+        method), the business families for the label values in `known`."""
+        for route, method in routes:
+            # Latency series only for real traffic: a quantile or a bucket ratio of a route
+            # nobody called is NaN either way, and the buckets are most of the exposition.
+            self.duration.labels(route, method, "false", self.cohort)
+            for flag in SYNTHETIC_FLAGS:
+                for status_class in STATUS_CLASSES:
+                    self.requests.labels(route, method, status_class, flag, self.cohort)
+        known = self.known
+        for flag in SYNTHETIC_FLAGS:
+            for role in known.signup_roles:
+                self.signup_started.labels(role, flag)
+                self.signup_completed.labels(role, flag)
+            self.time_to_value.labels(flag)
+            for reason in known.auth_reasons:
+                self.auth_failures.labels(reason, flag)
+            for rule, severity in known.waf_rules:
+                self.waf_rule_hits.labels(rule, severity, flag)
+            for outcome in known.payment_outcomes:
+                self.payment_captures.labels(outcome, flag)
+            for reason in known.payment_failure_reasons:
+                self.payment_capture_failures.labels(reason, flag)
+        for event in known.analytics_events:  # never synthetic: no flag
+            self.analytics_events.labels(event)
+        for signal in known.abuse_signals:
+            self.abuse_signals.labels(signal)
 
     # -- SLO arithmetic ---------------------------------------------------------------
     def availability(self) -> float:
@@ -218,7 +282,8 @@ class SLOHealth:
         return Response(generate_latest(self.registry), media_type=METRICS_CONTENT_TYPE)
 
     def install(self, app: Any) -> None:
-        """Add the endpoints and the counting middleware; call before the app starts."""
+        """Add the endpoints and the counting middleware, and create every known series at
+        zero; call before the app starts, after its routes are added."""
         app.state.slo = self
         if hasattr(app, "add_api_route"):  # FastAPI: documented in the OpenAPI schema
             _add_documented_routes(app, self)
@@ -226,6 +291,8 @@ class SLOHealth:
             app.add_route("/health", self.health, methods=["GET"])
             app.add_route("/ready", self.ready, methods=["GET"])
             app.add_route("/metrics", self.metrics, methods=["GET"])
+        self.initialise(route for route in _route_methods(app)
+                        if not any(fnmatchcase(route[0], p) for p in self.exclude))
         app.add_middleware(SLOMetricsMiddleware, slo=self)
 
 
