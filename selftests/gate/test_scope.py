@@ -22,8 +22,9 @@ def test_marker_excluded_follows_pytest_m(scope, marker, excluded):
 
 def test_a_criterion_is_out_of_scope_only_when_all_its_markers_are():
     base = dict(id="x", title="x", source="prometheus", metric="payment_capture_failure_rate",
-                comparison="absolute", threshold=0.1, unit="ratio", min_samples=1, promql={})
-    assert out_of_scope_reason(Criterion(**base), "not payments", "5") is None
+                comparison="absolute", threshold=0.1, unit="ratio", min_samples=1, promql={},
+                min_runs=0, early_rollback=False)
+    assert out_of_scope_reason(Criterion(**base, markers=()), "not payments", "5") is None
     both = Criterion(**base, markers=("payments", "b2c"))
     assert out_of_scope_reason(both, "not payments", "5") is None
     only = Criterion(**base, markers=("payments",))

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from synthmon.promql_templates import render, route_regex
+from synthmon.schema_defaults import with_defaults
 
 DEFAULT_POLICY_FILE = "canary-policy.yaml"
 SCHEMA_FILE = "canary-policy.schema.json"
@@ -61,13 +62,13 @@ class Criterion:
     min_samples: int
     promql: dict[str, str]
     # Independent suite runs per cohort a run-level test needs (0: not a run-level test).
-    min_runs: int = 0
+    min_runs: int
     # Suite markers whose checks and routes are this criterion's only data: a phase whose
     # scope excludes them all cannot judge it (not applicable there, with the reason).
-    markers: tuple[str, ...] = ()
+    markers: tuple[str, ...]
     # Roll back as soon as the bound clears the threshold, before min_samples (the minimum
     # then guards only the go): for availability, where a dead canary must not wait.
-    early_rollback: bool = False
+    early_rollback: bool
 
     def query(self, part: str, cohort: str, window: str, route: str) -> str:
         """One of the criterion's PromQL parts (numerator, denominator, value, count) for
@@ -76,40 +77,42 @@ class Criterion:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Criterion:
+        """From a criterion of a loaded policy, whose defaults the schema filled in."""
         return cls(
             id=data["id"], title=data["title"], source=data["source"], metric=data["metric"],
             comparison=data["comparison"], threshold=float(data["threshold"]), unit=data["unit"],
-            min_samples=int(data["min_samples"]), promql=dict(data.get("promql", {})),
-            min_runs=int(data.get("min_runs", 0)), markers=tuple(data.get("markers", ())),
-            early_rollback=bool(data.get("early_rollback", False)),
+            min_samples=int(data["min_samples"]), promql=dict(data["promql"]),
+            min_runs=int(data["min_runs"]), markers=tuple(data["markers"]),
+            early_rollback=bool(data["early_rollback"]),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
+    """A loaded policy: valid against its schema, with the schema's defaults filled in, so
+    every optional setting is present and no stage keeps a default of its own."""
+
     path: Path
     data: dict[str, Any]
 
     @property
     def client(self) -> dict[str, Any]:
-        return dict(self.data.get("client", {}))
+        return dict(self.data["client"])
 
     @property
     def targets(self) -> dict[str, dict[str, Any]]:
-        return dict(self.data.get("targets", {}))
+        return dict(self.data["targets"])
 
     def budget(self, method: str, route: str) -> Budget:
-        budgets = self.data.get("budgets", {})
-        entry = {**budgets.get("default", {}), **budgets.get("endpoints", {}).get(
-            f"{method.upper()} {route}", {})}
-        return Budget(
-            budget_ms=float(entry.get("budget_ms", 150)),
-            hard_limit_ms=float(entry.get("hard_limit_ms", 1000)),
-            critical=bool(entry.get("critical", False)),
-        )
+        """The endpoint's own budget, else the default one."""
+        budgets = self.data["budgets"]
+        entry = budgets["endpoints"].get(f"{method.upper()} {route}", budgets["default"])
+        return Budget(budget_ms=float(entry["budget_ms"]),
+                      hard_limit_ms=float(entry["hard_limit_ms"]),
+                      critical=bool(entry["critical"]))
 
     def phase(self, name: str) -> dict[str, Any]:
-        phases = self.data.get("phases", {})
+        phases = self.data["phases"]
         if name not in phases:
             raise PolicyError(f"phases.{name}: no such phase (known: {', '.join(phases)})")
         return dict(phases[name])
@@ -117,11 +120,11 @@ class Policy:
     # --- the gate's view -------------------------------------------------------------
     @property
     def gate(self) -> dict[str, Any]:
-        return dict(self.data.get("gate", {}))
+        return dict(self.data["gate"])
 
     @property
     def criteria(self) -> list[Criterion]:
-        return [Criterion.from_dict(c) for c in self.data.get("criteria", [])]
+        return [Criterion.from_dict(c) for c in self.data["criteria"]]
 
     def criterion(self, criterion_id: str) -> Criterion:
         for criterion in self.criteria:
@@ -131,24 +134,28 @@ class Policy:
 
     @property
     def window_s(self) -> float:
-        return parse_duration(self.data.get("window", "15m"))
+        return parse_duration(self.data["window"])
 
     @property
     def slo_availability(self) -> float:
-        return float(self.data.get("slo", {}).get("availability", 0.999))
+        return float(self.data["slo"]["availability"])
+
+    @property
+    def latency_slo_ms(self) -> float:
+        return float(self.data["slo"]["latency_p95_ms"])
 
     @property
     def error_budget_period_s(self) -> float:
-        return parse_duration(self.data.get("slo", {}).get("error_budget_period", "7d"))
+        return parse_duration(self.data["slo"]["error_budget_period"])
 
     @property
     def approvals(self) -> list[str]:
-        return list(self.data.get("approvals", []))
+        return list(self.data["approvals"])
 
     def critical_endpoints(self) -> list[str]:
         """'METHOD /route' of every endpoint the budgets mark critical."""
-        endpoints = self.data.get("budgets", {}).get("endpoints", {})
-        return [name for name, entry in endpoints.items() if entry.get("critical")]
+        endpoints = self.data["budgets"]["endpoints"]
+        return [name for name, entry in endpoints.items() if entry["critical"]]
 
     def critical_route_regex(self) -> str:
         """What `{route}` in the criteria's PromQL stands for: the critical routes."""
@@ -176,8 +183,7 @@ def _load(path: Path) -> Policy:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise PolicyError(f"{path}: the policy must be a mapping at the top level")
-    validate_policy_data(data, source=str(path))
-    return Policy(path=path, data=data)
+    return Policy(path=path, data=validate_policy_data(data, source=str(path)))
 
 
 def find_schema_file(policy_path: Path | None = None) -> Path:
@@ -194,10 +200,15 @@ def find_schema_file(policy_path: Path | None = None) -> Path:
 
 
 @cache
-def _validator(schema_path: Path) -> Draft202012Validator:
-    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+def _schema(schema_path: Path) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(schema_path.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return schema
+
+
+@cache
+def _validator(schema_path: Path) -> Draft202012Validator:
+    return Draft202012Validator(_schema(schema_path))
 
 
 def _field_name(data: dict[str, Any], path: list[Any]) -> str:
@@ -216,21 +227,27 @@ def _field_name(data: dict[str, Any], path: list[Any]) -> str:
 
 
 def validate_policy_data(data: dict[str, Any], source: str = "policy",
-                         policy_path: Path | None = None) -> None:
-    """Raise PolicyError naming the field and the reason when `data` breaks the schema,
-    or when criteria ids repeat (something JSON Schema cannot say)."""
-    validator = _validator(find_schema_file(policy_path or Path(source)))
+                         policy_path: Path | None = None) -> dict[str, Any]:
+    """`data` with the schema's defaults filled in (a copy); PolicyError naming the field
+    and the reason when it breaks the schema, or when criteria ids repeat (something JSON
+    Schema cannot say). Errors name what the file says, before anything is filled in."""
+    schema_path = find_schema_file(policy_path or Path(source))
+    validator = _validator(schema_path)
     error = best_match(validator.iter_errors(data))
     if error is not None:
         field = _field_name(data, list(error.absolute_path))
         raise PolicyError(f"{source}: {field}: {error.message}")
     seen: set[str] = set()
-    for index, criterion in enumerate(data.get("criteria", [])):
+    for index, criterion in enumerate(data["criteria"]):
         if criterion["id"] in seen:
             raise PolicyError(f"{source}: criteria[{index}].id: {criterion['id']!r} is used twice")
         seen.add(criterion["id"])
-    for name, phase in data.get("phases", {}).items():
+    for name, phase in data["phases"].items():
         try:
             parse_duration(phase["duration"])
         except PolicyError as exc:
             raise PolicyError(f"{source}: phases.{name}.duration: {exc}") from exc
+    try:
+        return with_defaults(_schema(schema_path), data)
+    except ValueError as exc:
+        raise PolicyError(f"{schema_path}: {exc}") from exc

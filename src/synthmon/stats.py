@@ -44,8 +44,9 @@ def exact_bounds(successes: int, n: int, confidence: float) -> tuple[float, floa
     return lower, upper
 
 
-def rate_bounds(successes: int, n: int, confidence: float, method: str = "wilson"
+def rate_bounds(successes: int, n: int, confidence: float, method: str
                 ) -> tuple[float, float]:
+    """Two one-sided bounds on a rate; `method` is the policy's gate.rate_bound."""
     if method == "exact":
         return exact_bounds(successes, n, confidence)
     return wilson_bounds(successes, n, confidence)
@@ -143,7 +144,7 @@ def per_test_confidence(false_rollback_rate: float, tests: int) -> float:
 
 
 def samples_for_rate_decision(threshold: float, confidence: float,
-                              method: str = "wilson", limit: int = 10_000_000) -> int:
+                              method: str, limit: int = 10_000_000) -> int:
     """Smallest n at which zero events would prove the rate below `threshold` (the
     'rule of three' generalised): what a go needs to be a proof rather than a non-finding."""
     n = max(1, math.ceil(-math.log(1 - confidence) / max(threshold, 1e-12)) // 2)

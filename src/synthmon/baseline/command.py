@@ -166,8 +166,8 @@ def measure(policy: Policy, target: str, critical: frozenset[str], wanted: int, 
         raise click.BadParameter(f"{pace_s:g} s is too short off loopback (at least "
                                  f"{MIN_REMOTE_PACE_S:g} s)", param_hint="--pace")
     client = policy.client
-    build = probe(url, (float(client.get("connect_timeout_s", 2)),
-                        float(client.get("read_timeout_s", 5))))
+    build = probe(url, (float(client["connect_timeout_s"]),
+                        float(client["read_timeout_s"])))
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="synthmon-baseline-") as scratch:
         plan = Plan(target=url, samples=wanted, critical=critical, reports_dir=Path(scratch),
@@ -204,7 +204,7 @@ def _write(policy: Policy, samples: list[Sample], meta: dict[str, Any], wanted: 
     doc = build_baseline(samples, meta=meta, wanted=wanted, critical=critical,
                          budgets=budgets)
     limit = next((c.threshold for c in policy.criteria if c.id == "latency_p95_critical"), None)
-    slo_ms = policy.data.get("slo", {}).get("latency_p95_ms")
+    slo_ms = policy.latency_slo_ms
     paths = write_reports(doc, out_dir, slo_ms=slo_ms, limit_ms=limit)
     click.echo(f"synthmon baseline: wrote {paths['json']}, {paths['md']}, {paths['png']}")
     if doc["missing"]:

@@ -21,7 +21,7 @@ def ledger_path(policy_path: str | None = None, ledger: str | None = None) -> Pa
     if ledger:
         return Path(ledger)
     policy = load_policy(policy_path)
-    return Path(policy.gate.get("approvals_ledger", "reports/approvals.jsonl"))
+    return Path(policy.gate["approvals_ledger"])
 
 
 def append_approval(path: Path, phase: str, role: str, name: str, note: str = "",

@@ -1,53 +1,43 @@
-"""Reading the baseline.json that `synthmon baseline` writes, tolerant of its exact layout:
-the gate needs only P95 (and the count) per endpoint, and any rates it recorded."""
+"""Reading the baseline.json that `synthmon baseline` writes (synthmon.baseline.report): the
+gate needs only P95 (and the count) per endpoint, and the rates it recorded."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from synthmon.gate.model import Baseline, BaselineEndpoint
+
+# The document's `kind`, as synthmon.baseline.report writes it (not imported from there:
+# that would load numpy and matplotlib into every gate run).
+KIND = "synthmon-baseline"
 
 
 class BaselineError(ValueError):
     pass
 
 
-def _p95(entry: dict[str, Any]) -> float | None:
-    for key in ("p95_ms", "p95"):
-        if isinstance(entry.get(key), int | float):
-            return float(entry[key])
-    latency = entry.get("latency_ms") or entry.get("percentiles") or {}
-    if isinstance(latency, dict):
-        for key in ("p95", "p95_ms", "0.95"):
-            if isinstance(latency.get(key), int | float):
-                return float(latency[key])
-    return None
-
-
 def load_baseline(path: str | Path) -> Baseline:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BaselineError(f"{path}: cannot read the baseline ({exc})") from exc
-    raw = data.get("endpoints", {})
-    items = raw.items() if isinstance(raw, dict) else (
-        (e.get("endpoint") or f"{e.get('method', 'GET')} {e.get('route')}", e) for e in raw)
-    endpoints = {}
-    for name, entry in items:
-        p95 = _p95(entry) if isinstance(entry, dict) else None
-        if p95 is not None:
-            count = entry.get("count", entry.get("samples", entry.get("n", 0)))
-            endpoints[name] = BaselineEndpoint(p95_ms=p95, count=int(count or 0))
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise BaselineError(f"{path}: not a baseline written by `synthmon baseline` "
+                            f"(no \"kind\": \"{KIND}\")")
+    try:
+        endpoints = {name: BaselineEndpoint(p95_ms=float(entry["p95_ms"]),
+                                            count=int(entry["count"]))
+                     for name, entry in data["endpoints"].items()
+                     if entry["p95_ms"] is not None}
+        rates = {metric: (int(entry["events"]), int(entry["n"]))
+                 for metric, entry in data["rates"].items()}
+        build_id = str(data["build_id"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BaselineError(f"{path}: a baseline without its {exc} field; write it again "
+                            "with `synthmon baseline`") from exc
     if not endpoints:
-        raise BaselineError(f"{path}: no endpoint with a P95 in it (expected endpoints -> "
-                            "{'METHOD /route': {'p95_ms': ...}})")
-    rates = {}
-    for metric, entry in (data.get("rates") or {}).items():
-        if isinstance(entry, dict) and {"events", "n"} <= entry.keys():
-            rates[metric] = (int(entry["events"]), int(entry["n"]))
-    build = data.get("build", {})
-    build_id = build.get("build_id", "") if isinstance(build, dict) else str(build)
+        raise BaselineError(f"{path}: no endpoint with a P95 in it (every endpoint of the "
+                            "baseline has 0 answers)")
     return Baseline(path=str(path), endpoints=endpoints, rates=rates, build_id=build_id)

@@ -97,9 +97,9 @@ def gather(policy: Policy, canary_url: str, control_url: str, window_s: float,
     from synthmon.gate.collect import suite_dir
 
     root = suite_dir(str(cwd) if cwd else None)
-    pace = float(policy.gate.get("pacing_s", 1.0)) if pacing_s is None else pacing_s
+    pace = float(policy.gate["pacing_s"]) if pacing_s is None else pacing_s
     runners = [CohortRunner(url, cohort, scope, root, pace,
-                            float(policy.gate.get("run_timeout_s", 300)),
+                            float(policy.gate["run_timeout_s"]),
                             policy_path=str(policy.path))
                for url, cohort in ((canary_url, "canary"), (control_url, "control"))]
     both = SideBySide(runners)

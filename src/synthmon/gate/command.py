@@ -54,7 +54,7 @@ class _DeadPrometheus(PrometheusClient):
 def _prometheus(url: str | None, policy: Policy) -> PrometheusClient | None:
     if not url:
         return None
-    client = PrometheusClient(url, float(policy.gate.get("prometheus_timeout_s", 5)))
+    client = PrometheusClient(url, float(policy.gate["prometheus_timeout_s"]))
     try:
         client.query("vector(1)")
     except PrometheusError as exc:
@@ -215,7 +215,7 @@ def _watch_params(ctx: _Context, watch_for: str | None, interval: str | None
                   ) -> tuple[float, float]:
     total = parse_duration(watch_for) if watch_for else parse_duration(ctx.phase_conf["duration"])
     every = parse_duration(interval) if interval else float(
-        ctx.policy.gate.get("watch_interval_s", 60))
+        ctx.policy.gate["watch_interval_s"])
     return max(total, every), every
 
 
@@ -227,8 +227,8 @@ def _live(ctx: _Context, canary_url: str, control_url: str, suite: str | None, w
         raise GateError(str(exc)) from exc
     gate = ctx.policy.gate
     runners = [CohortRunner(url, cohort, ctx.phase_conf["scope"], cwd,
-                            float(gate.get("pacing_s", 1.0)),
-                            float(gate.get("run_timeout_s", 300)),
+                            float(gate["pacing_s"]),
+                            float(gate["run_timeout_s"]),
                             policy_path=str(ctx.policy.path))
                for url, cohort in ((canary_url, "canary"), (control_url, "control"))]
     both = SideBySide(runners)

@@ -55,8 +55,8 @@ def evaluate(policy: Policy, inp: GateInput, prometheus: PrometheusClient | None
     in_play = [c for c in chosen if c.id not in unjudged
                and (c.source == "synthetic" or prometheus is not None)]
     confidence = stats.per_test_confidence(
-        float(policy.gate.get("false_rollback_rate", 0.01)), len(in_play))
-    method = policy.gate.get("rate_bound", "wilson")
+        float(policy.gate["false_rollback_rate"]), len(in_play))
+    method = policy.gate["rate_bound"]
     crit_endpoints = set(policy.critical_endpoints())
     route_re = policy.critical_route_regex()
     budgets = {e: policy.budget(*e.split(" ", 1)).budget_ms for e in crit_endpoints}
@@ -110,7 +110,7 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
             "baseline": inp.baseline.path if inp.baseline else None,
             "policy": str(policy.path),
             "per_test_confidence": confidence,
-            "false_rollback_rate": policy.gate.get("false_rollback_rate", 0.01),
+            "false_rollback_rate": policy.gate["false_rollback_rate"],
         },
         notes=list(inp.notes),
     )

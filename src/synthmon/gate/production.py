@@ -24,7 +24,7 @@ def evaluate_production(criterion: Criterion, inp: GateInput, policy: Policy,
                         route_re: str) -> CriterionResult:
     r = new_result(criterion)
     if prometheus is None:
-        mode = policy.gate.get("without_prometheus", "not_applicable")
+        mode = policy.gate["without_prometheus"]
         r.verdict = "hold" if mode == "hold" else "not_applicable"
         r.reason = ("production-only signal, and no --prometheus was given: "
                     + ("the policy requires it (hold)" if mode == "hold"
@@ -74,7 +74,7 @@ def _rate_criterion(r: CriterionResult, c: Criterion, inp: GateInput, policy: Po
         _burn(r, c, inp, policy, x, n, confidence)
         return
     if c.comparison == "absolute":
-        lower, upper = stats.rate_bounds(x, n, confidence, policy.gate.get("rate_bound", "wilson"))
+        lower, upper = stats.rate_bounds(x, n, confidence, policy.gate["rate_bound"])
         r.bound = {"lower": lower, "upper": upper, "confidence": confidence, "of": "canary rate"}
         bad = lower > c.threshold
         r.verdict = "rollback" if bad else "go"
@@ -117,7 +117,7 @@ def _burn(r: CriterionResult, c: Criterion, inp: GateInput, policy: Policy, x: i
     limit = stats.burn_rate_threshold(c.threshold, policy.error_budget_period_s, phase_s,
                                       inp.traffic_share)
     slo = policy.slo_availability
-    lower, upper = stats.rate_bounds(x, n, confidence, policy.gate.get("rate_bound", "wilson"))
+    lower, upper = stats.rate_bounds(x, n, confidence, policy.gate["rate_bound"])
     burn = stats.burn_rate(x / n, slo)
     r.canary_value = burn
     r.threshold_text = (f"burn > {limit:.1f}x ({c.threshold:.0%} of the budget in "

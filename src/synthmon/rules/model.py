@@ -7,7 +7,6 @@ threshold or a query of its own. A missing criterion or query part fails with it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from synthmon.policy import Criterion, Policy, PolicyError
 from synthmon.rules.promql import seconds
@@ -48,26 +47,19 @@ class RuleInputs:
         return found
 
 
-def _require(mapping: dict[str, Any], key: str, where: str) -> Any:
-    if key not in mapping:
-        raise PolicyError(f"{where}.{key}: missing (the rules need it)")
-    return mapping[key]
-
-
 def read_inputs(policy: Policy, window: str | None = None) -> RuleInputs:
     data = policy.data
-    slo = _require(data, "slo", "policy")
     phases = tuple(
         Phase(str(name), float(p["traffic_percent"]), str(p["duration"]))
-        for name, p in (data.get("phases") or {}).items()
+        for name, p in data["phases"].items()
     )
-    chosen = str(window or _require(data, "window", "policy"))
+    chosen = str(window or data["window"])
     seconds(chosen)  # fail early on a malformed window, naming it
     return RuleInputs(
         window=chosen,
-        availability=float(_require(slo, "availability", "slo")),
-        latency_slo_ms=float(_require(slo, "latency_p95_ms", "slo")),
-        budget_period=str(_require(slo, "error_budget_period", "slo")),
+        availability=policy.slo_availability,
+        latency_slo_ms=policy.latency_slo_ms,
+        budget_period=str(data["slo"]["error_budget_period"]),
         criteria={c.id: c for c in policy.criteria},
         phases=phases,
         route_regex=policy.critical_route_regex(),

@@ -27,7 +27,7 @@ _COMPARISON = {
 
 
 def _threshold(c: dict[str, Any]) -> str:
-    value, unit, comparison = float(c["threshold"]), c.get("unit", "ratio"), c["comparison"]
+    value, unit, comparison = float(c["threshold"]), c["unit"], c["comparison"]
     if unit == "ms":
         return f"P95 > {value:g} ms"
     if unit == "count":
@@ -36,7 +36,7 @@ def _threshold(c: dict[str, Any]) -> str:
         return f"> {value * 100:g}% of the error budget in one phase"
     if comparison == "percentage_points":
         return f"+{value * 100:g} pp"
-    if comparison == "relative_to_control" and c.get("metric", "").endswith("drop"):
+    if comparison == "relative_to_control" and c["metric"].endswith("drop"):
         return f"{value * 100:g}% below"
     if comparison.startswith("relative"):
         return f"> {value * 100:g}% above"
@@ -46,31 +46,31 @@ def _threshold(c: dict[str, Any]) -> str:
 def thresholds(policy: Policy) -> str:
     rows = ["| criterion | what | threshold | compared | min. sample | data |",
             "|---|---|---|---|--:|---|"]
-    for c in policy.data.get("criteria", []):
+    for c in policy.data["criteria"]:
         rows.append(f"| `{c['id']}` | {c['title']} | {_threshold(c)} | "
                     f"{_COMPARISON.get(c['comparison'], c['comparison'])} | "
-                    f"{c.get('min_samples', 1)} | {c.get('source', '')} |")
-    window = policy.data.get("window", "")
+                    f"{c['min_samples']} | {c['source']} |")
+    window = policy.data["window"]
     rows += ["", f"Rolling window: **{window}**. Any one criterion tripping means rollback."]
     return "\n".join(rows)
 
 
 def slo(policy: Policy) -> str:
-    s = policy.data.get("slo", {})
+    s = policy.data["slo"]
     return "\n".join([
-        f"- Availability: **{float(s.get('availability', 0)) * 100:g}%** "
-        f"(error budget period {s.get('error_budget_period', '7d')})",
-        f"- Latency: P95 about **{s.get('latency_p95_ms')} ms**",
+        f"- Availability: **{float(s['availability']) * 100:g}%** "
+        f"(error budget period {s['error_budget_period']})",
+        f"- Latency: P95 about **{s['latency_p95_ms']} ms**",
     ])
 
 
 def phases(policy: Policy) -> str:
-    approvals = ", ".join(policy.data.get("approvals", []))
+    approvals = ", ".join(policy.approvals)
     rows = ["| phase | traffic | duration | scope (suite markers) | go needs |",
             "|---|--:|---|---|---|"]
-    for name, p in policy.data.get("phases", {}).items():
+    for name, p in policy.data["phases"].items():
         scope = p.get("scope") or "everything"
-        rows.append(f"| `{name}` | {p.get('traffic_percent')}% | {p.get('duration')} | "
+        rows.append(f"| `{name}` | {p['traffic_percent']}% | {p['duration']} | "
                     f"`{scope}` | green gate + {approvals} |")
     return "\n".join(rows)
 
@@ -78,13 +78,12 @@ def phases(policy: Policy) -> str:
 def endpoints(policy: Policy) -> str:
     rows = ["| target | URL | cohort | environment |", "|---|---|---|---|"]
     for name, t in policy.targets.items():
-        rows.append(f"| `{name}` | {t.get('url')} | {t.get('cohort')} | "
-                    f"{t.get('environment')} |")
+        rows.append(f"| `{name}` | {t['url']} | {t['cohort']} | {t['environment']} |")
     rows += ["", "| endpoint | critical | budget | hard limit |", "|---|---|--:|--:|"]
-    budgets = policy.data.get("budgets", {}).get("endpoints", {})
+    budgets = policy.data["budgets"]["endpoints"]
     for name, b in budgets.items():
-        rows.append(f"| `{name}` | {'yes' if b.get('critical') else 'no'} | "
-                    f"{b.get('budget_ms')} ms | {b.get('hard_limit_ms')} ms |")
+        rows.append(f"| `{name}` | {'yes' if b['critical'] else 'no'} | "
+                    f"{b['budget_ms']} ms | {b['hard_limit_ms']} ms |")
     return "\n".join(rows)
 
 
