@@ -136,11 +136,10 @@ def read_alerting(policy: Policy) -> AlertingSettings:
             f"({', '.join(monitor.regions)})")
     burn = _section(section, "slo_burn", where)
     windows = []
-    for index, raw in enumerate(section.get("maintenance_windows") or []):
+    for index, raw in enumerate(section["maintenance_windows"]):
         window = MaintenanceWindow(
             name=str(raw["name"]), weekdays=tuple(raw["weekdays"]), start=str(raw["start"]),
-            end=str(raw["end"]), location=str(raw.get("location", "UTC")),
-            mute=tuple(raw.get("mute", SEVERITIES)))
+            end=str(raw["end"]), location=str(raw["location"]), mute=tuple(raw["mute"]))
         if window.minutes <= 0:
             raise PolicyError(
                 f"{policy.path}: alerting.maintenance_windows[{index}] ({window.name}): ends "
