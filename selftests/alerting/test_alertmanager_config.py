@@ -132,7 +132,7 @@ def test_receiver_option_overrides_the_environment(tmp_path: Path) -> None:
     (["--receiver", "pager=http://x"], "no such receiver in the policy"),
     (["--receiver", "chat"], "write NAME=URL"),
     (["--receiver", "chat=ftp://x"], "is not an http(s) URL"),
-    (["--group-wait", "soon"], "--group-wait: 'soon': not a duration"),
+    (["--group-wait", "soon"], "'--group-wait': 'soon' is not a duration"),
 ])
 def test_bad_options_are_a_sentence(args: list[str], message: str) -> None:
     done = run(*args)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthmon.policy import PolicyError, load_policy, parse_duration
+from synthmon.policy import PolicyError, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,9 +60,3 @@ def test_a_bad_policy_fails_naming_field_and_reason(tmp_path, mutate, field, rea
         load_policy(_write(tmp_path, mutate))
     assert field in str(info.value) and reason in str(info.value)
 
-
-def test_durations():
-    assert parse_duration("15m") == 900 and parse_duration("20s") == 20
-    assert parse_duration("7d") == 7 * 86400
-    with pytest.raises(PolicyError):
-        parse_duration("soon")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from synthmon.policy import load_policy
@@ -49,7 +50,18 @@ def test_a_policy_without_a_criterion_fails_with_its_name(tmp_path: Path) -> Non
     assert "signup_completion" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_bad_window_is_a_sentence() -> None:
-    done = rules("--window", "soon")
-    assert done.returncode == 1
-    assert "'soon' is not a duration" in done.stderr and "Traceback" not in done.stderr
+@pytest.mark.parametrize(("window", "message"), [
+    ("soon", "'soon' is not a duration"),
+    ("", "'' is not a duration"),
+    ("999999d", "'999999d' is outside 10s..1d"),
+])
+def test_a_bad_window_is_a_sentence(window: str, message: str) -> None:
+    done = rules("--window", window)
+    assert done.returncode == 2  # a usage error
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_fractional_window_is_written_as_promql_takes_it() -> None:
+    done = rules("--window", "1.5m")
+    assert done.returncode == 0, done.stderr
+    assert "[90s]" in done.stdout and "1.5m" not in done.stdout

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,13 +17,12 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from synthmon import durations
 from synthmon.promql_templates import render, route_regex
 from synthmon.schema_defaults import with_defaults
 
 DEFAULT_POLICY_FILE = "canary-policy.yaml"
 SCHEMA_FILE = "canary-policy.schema.json"
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 class PolicyError(ValueError):
@@ -36,16 +34,6 @@ class Budget:
     budget_ms: float
     hard_limit_ms: float
     critical: bool
-
-
-def parse_duration(text: str | int | float) -> float:
-    """'15m' -> 900.0 seconds; a bare number is seconds."""
-    if isinstance(text, int | float):
-        return float(text)
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise PolicyError(f"{text!r}: not a duration (use e.g. 20s, 15m, 2h, 7d)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +122,7 @@ class Policy:
 
     @property
     def window_s(self) -> float:
-        return parse_duration(self.data["window"])
+        return durations.parse(self.data["window"])
 
     @property
     def slo_availability(self) -> float:
@@ -146,7 +134,7 @@ class Policy:
 
     @property
     def error_budget_period_s(self) -> float:
-        return parse_duration(self.data["slo"]["error_budget_period"])
+        return durations.parse(self.data["slo"]["error_budget_period"])
 
     @property
     def approvals(self) -> list[str]:
@@ -242,11 +230,6 @@ def validate_policy_data(data: dict[str, Any], source: str = "policy",
         if criterion["id"] in seen:
             raise PolicyError(f"{source}: criteria[{index}].id: {criterion['id']!r} is used twice")
         seen.add(criterion["id"])
-    for name, phase in data["phases"].items():
-        try:
-            parse_duration(phase["duration"])
-        except PolicyError as exc:
-            raise PolicyError(f"{source}: phases.{name}.duration: {exc}") from exc
     try:
         return with_defaults(_schema(schema_path), data)
     except ValueError as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from synthmon import durations
 from synthmon.alerting.alertmanager import (
     HEADER,
     ReceiverError,
@@ -14,8 +15,8 @@ from synthmon.alerting.alertmanager import (
     build_config,
     endpoints,
 )
-from synthmon.alerting.durations import prometheus_duration
 from synthmon.alerting.settings import read_alerting
+from synthmon.durations import Duration
 from synthmon.policy import PolicyError, load_policy
 from synthmon.yaml_text import dump_yaml
 
@@ -31,6 +32,14 @@ def _receiver_pair(ctx: click.Context, param: click.Parameter,
     return pairs
 
 
+def _timing(option: float | None, policy_value: str, where: str) -> str:
+    """An option's duration, else the policy's, as Alertmanager writes it; never zero."""
+    seconds = option if option is not None else durations.parse(policy_value)
+    if seconds <= 0:
+        raise ValueError(f"alerting.{where}: {policy_value!r} must be longer than zero")
+    return durations.prometheus_form(seconds)
+
+
 @click.command("alertmanager")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
               help="Policy file (default: $SYNTH_POLICY or ./canary-policy.yaml).")
@@ -41,16 +50,16 @@ def _receiver_pair(ctx: click.Context, param: click.Parameter,
               metavar="NAME=URL",
               help="A receiver's URL, instead of the environment variable the policy names "
                    "for it (repeatable).")
-@click.option("--group-wait", default=None, metavar="DURATION",
+@click.option("--group-wait", type=Duration("1ms", "30d"), default=None,
               help="How long a new group waits for more alerts before it notifies "
                    "(default: the policy's alerting.grouping).")
-@click.option("--group-interval", default=None, metavar="DURATION",
+@click.option("--group-interval", type=Duration("1ms", "30d"), default=None,
               help="How long a group waits before notifying of changes to it.")
-@click.option("--repeat-interval", default=None, metavar="DURATION",
+@click.option("--repeat-interval", type=Duration("1ms", "30d"), default=None,
               help="How long before a still-firing group is notified again.")
 def alertmanager_command(policy_path: str | None, out: str | None, receivers: dict[str, str],
-                         group_wait: str | None, group_interval: str | None,
-                         repeat_interval: str | None) -> None:
+                         group_wait: float | None, group_interval: float | None,
+                         repeat_interval: float | None) -> None:
     """The policy's `alerting:` section as an Alertmanager configuration (YAML).
 
     Routes each severity (page, ticket) to its receivers, groups one incident into one
@@ -62,11 +71,11 @@ def alertmanager_command(policy_path: str | None, out: str | None, receivers: di
     try:
         settings = read_alerting(load_policy(policy_path))
         timings = Timings(
-            group_wait=prometheus_duration(group_wait or settings.group_wait, "--group-wait"),
-            group_interval=prometheus_duration(group_interval or settings.group_interval,
-                                               "--group-interval"),
-            repeat_interval=prometheus_duration(repeat_interval or settings.repeat_interval,
-                                                "--repeat-interval"),
+            group_wait=_timing(group_wait, settings.group_wait, "grouping.group_wait"),
+            group_interval=_timing(group_interval, settings.group_interval,
+                                   "grouping.group_interval"),
+            repeat_interval=_timing(repeat_interval, settings.repeat_interval,
+                                    "grouping.repeat_interval"),
         )
         config = build_config(settings, endpoints(settings, os.environ, receivers), timings)
     except (PolicyError, ReceiverError, ValueError) as exc:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from synthmon.policy import Policy, PolicyError, parse_duration
+from synthmon import durations
+from synthmon.policy import Policy, PolicyError
 
 SEVERITIES = ("page", "ticket")
 
@@ -39,7 +40,7 @@ class MonitorPlan:
 
     @property
     def interval_s(self) -> float:
-        return parse_duration(self.interval)
+        return durations.parse(self.interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class BurnWindow:
     def factor(self, budget_period_s: float) -> float:
         """The SRE workbook's burn rate: the share of the period's budget spent in the long
         window, times the number of long windows in the period (2% in 1 h of 30 d: 14.4)."""
-        return self.budget_fraction * budget_period_s / parse_duration(self.long)
+        return self.budget_fraction * budget_period_s / durations.parse(self.long)
 
 
 @dataclass(frozen=True, slots=True)

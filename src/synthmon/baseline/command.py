@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 import click
 import requests
 
+from synthmon import durations
 from synthmon.baseline.collect import CollectError, Plan, collect
-from synthmon.policy import Policy, PolicyError, load_policy, parse_duration
+from synthmon.durations import Duration
+from synthmon.policy import Policy, PolicyError, load_policy
 from synthmon.samples import Sample
 
 # Off loopback the baseline runs against real deployments, production included: at least
@@ -71,7 +73,8 @@ def probe(url: str, timeout: tuple[float, float]) -> dict[str, str]:
     return {k: str(body.get(k, "")) for k in ("build_id", "git_sha", "cohort")}
 
 
-def from_history(path: Path, since: str, cohort: str) -> tuple[list[Sample], dict[str, Any]]:
+def from_history(path: Path, since_s: float, cohort: str
+                 ) -> tuple[list[Sample], dict[str, Any]]:
     """The samples the monitor already recorded: no traffic at all. One build only (the
     newest in the window), since a baseline is of one build."""
     from synthmon.history import HistoryError, HistoryStore
@@ -81,12 +84,13 @@ def from_history(path: Path, since: str, cohort: str) -> tuple[list[Sample], dic
                                    "reports/history.sqlite)")
     try:
         until = time.time()
-        start = until - parse_duration(since)
+        start = until - since_s
         store = HistoryStore(path)
         samples = store.samples(since=start, until=until, cohort=cohort)
         runs = store.runs(since=start, until=until, cohort=cohort)
-    except (HistoryError, PolicyError, sqlite3.Error) as exc:
+    except (HistoryError, sqlite3.Error) as exc:
         raise click.ClickException(str(exc)) from exc
+    since = durations.describe(since_s)
     if not samples:
         raise click.ClickException(f"{path}: no {cohort} samples in the last {since}; run the "
                                    "monitor longer, widen --since, or measure with --target")
@@ -115,8 +119,8 @@ def from_history(path: Path, since: str, cohort: str) -> tuple[list[Sample], dic
 @click.option("--history", "history_path", type=click.Path(dir_okay=False), default=None,
               help="Instead of --target: the samples already in this history store "
                    "(reports/history.sqlite), sending no traffic at all.")
-@click.option("--since", default="24h", show_default=True,
-              help="With --history: how far back to read.")
+@click.option("--since", type=Duration("1m", "3650d"), default="24h", show_default=True,
+              help="With --history: how far back to read (a duration, e.g. 24h or 7d).")
 @click.option("--samples", "wanted", type=click.IntRange(1, 10_000), default=80,
               show_default=True,
               help="Samples wanted per critical endpoint (a P95 interval needs 72).")
@@ -126,15 +130,16 @@ def from_history(path: Path, since: str, cohort: str) -> tuple[list[Sample], dic
               help="Policy file (default: $SYNTH_POLICY or ./canary-policy.yaml).")
 @click.option("--cohort", type=click.Choice(["control", "canary"]), default="control",
               show_default=True, help="Cohort tag of the measured samples.")
-@click.option("--pace", "pace_s", type=click.FloatRange(0), default=2.0, show_default=True,
-              help=f"Seconds between two suite runs (at least {MIN_REMOTE_PACE_S:g} off "
-                   "loopback).")
+@click.option("--pace", "pace_s", type=Duration(0, "10m"), default=2.0, show_default=True,
+              help=f"Pause between two suite runs, seconds or a duration (at least "
+                   f"{MIN_REMOTE_PACE_S:g} s off loopback).")
 @click.option("--max-runs", type=click.IntRange(1, 500), default=100, show_default=True,
               help="Most suite runs to make.")
-@click.option("--max-duration", "max_duration_s", type=click.FloatRange(1), default=900.0,
-              show_default=True, help="Stop starting runs after this many seconds.")
+@click.option("--max-duration", "max_duration_s", type=Duration("1s", "1d"), default=900.0,
+              show_default=True,
+              help="Stop starting runs after this long (seconds, or a duration like 20m).")
 @click.option("-m", "--marker", default=None, help="Only checks matching this marker expression.")
-def baseline_command(target: str | None, history_path: str | None, since: str, wanted: int,
+def baseline_command(target: str | None, history_path: str | None, since: float, wanted: int,
                      out_dir: str, policy_path: str | None, cohort: str, pace_s: float,
                      max_runs: int, max_duration_s: float, marker: str | None) -> None:
     """Measure P50/P95/P99 per critical endpoint by running the synthetic suite, paced

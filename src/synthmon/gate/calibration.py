@@ -23,10 +23,11 @@ from pathlib import Path
 
 import requests
 
+from synthmon import durations
 from synthmon.gate.collect import CohortRunner, SideBySide
 from synthmon.gate.decide import evaluate
 from synthmon.gate.model import Decision, GateInput
-from synthmon.policy import Policy, parse_duration
+from synthmon.policy import Policy
 from synthmon.samples import Sample
 
 
@@ -121,7 +122,7 @@ def decide(policy: Policy, phase: str, canary: list[Sample], control: list[Sampl
     conf = policy.phase(phase)
     inp = GateInput(canary=canary, control=control, elapsed_s=elapsed_s, phase=phase,
                     traffic_share=float(conf["traffic_percent"]) / 100,
-                    phase_duration_s=parse_duration(conf["duration"]), window_s=elapsed_s,
+                    phase_duration_s=durations.parse(conf["duration"]), window_s=elapsed_s,
                     scope=conf["scope"])
     return evaluate(policy, inp)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from synthmon import durations
+from synthmon.durations import Duration
 from synthmon.gate.approvals import approval_status, ledger_path
 from synthmon.gate.baseline_input import BaselineError, load_baseline
 from synthmon.gate.collect import (
@@ -27,7 +29,7 @@ from synthmon.gate.decide import evaluate
 from synthmon.gate.model import Baseline, Decision, GateInput
 from synthmon.gate.prometheus import PrometheusClient, PrometheusError
 from synthmon.gate.report import write_decision
-from synthmon.policy import Policy, PolicyError, load_policy, parse_duration
+from synthmon.policy import Policy, PolicyError, load_policy
 from synthmon.samples import Sample
 
 
@@ -67,7 +69,8 @@ def _prometheus(url: str | None, policy: Policy) -> PrometheusClient | None:
 @click.option("--canary", "canary_url", help="Base URL of the canary cohort.")
 @click.option("--control", "control_url", help="Base URL of the control cohort.")
 @click.option("--phase", required=True, help="Ramp phase: 5, 25, 50, bake or 100.")
-@click.option("--window", default=None, help="Rolling window, e.g. 15m or 20s (default: policy).")
+@click.option("--window", type=Duration("1s", "1d"), default=None,
+              help="Rolling window, e.g. 15m or 20s, 1s to 1d (default: policy).")
 @click.option("--prometheus", "prometheus_url", default=None,
               help="Prometheus base URL for the production-only signals.")
 @click.option("--baseline", "baseline_file", default=None, type=click.Path(dir_okay=False),
@@ -80,17 +83,19 @@ def _prometheus(url: str | None, policy: Policy) -> PrometheusClient | None:
               help="Read control samples from summary.json files (or dirs of runs).")
 @click.option("--out", "out_dir", default=None, help="Where decision.json/.md go.")
 @click.option("--watch", is_flag=True, help="Re-evaluate every interval through the phase.")
-@click.option("--watch-for", default=None, help="How long to watch (default: the phase).")
-@click.option("--interval", default=None, help="Watch interval (default: policy, 60 s).")
+@click.option("--watch-for", type=Duration("1s", "7d"), default=None,
+              help="How long to watch, 1s to 7d (default: the phase).")
+@click.option("--interval", type=Duration("1s", "1h"), default=None,
+              help="Watch interval, 1s to 1h (default: policy, 60 s).")
 @click.option("--on-rollback", default=None, help="Shell command run once on the first trip.")
 @click.option("--ledger", default=None, help="Approvals ledger (default: policy).")
 @click.option("--suite-dir", default=None, help="Where the suite lives (pytest.ini, tests/).")
 @click.option("--policy", "policy_path", default=None, help="canary-policy.yaml to use.")
 def gate_command(canary_url: str | None, control_url: str | None, phase: str,
-                 window: str | None, prometheus_url: str | None, baseline_file: str | None,
+                 window: float | None, prometheus_url: str | None, baseline_file: str | None,
                  history_file: str | None, canary_summary: tuple[str, ...],
                  control_summary: tuple[str, ...], out_dir: str | None, watch: bool,
-                 watch_for: str | None, interval: str | None, on_rollback: str | None,
+                 watch_for: float | None, interval: float | None, on_rollback: str | None,
                  ledger: str | None, suite_dir: str | None, policy_path: str | None) -> None:
     """Canary vs control over the window: go (exit 0), rollback (1) or hold (2).
 
@@ -100,7 +105,7 @@ def gate_command(canary_url: str | None, control_url: str | None, phase: str,
     try:
         policy = load_policy(policy_path)
         phase_conf = policy.phase(phase)
-        window_s = parse_duration(window) if window else policy.window_s
+        window_s = window if window is not None else policy.window_s
     except PolicyError as exc:
         raise GateError(str(exc)) from exc
     baseline, notes = _baseline(baseline_file)
@@ -153,7 +158,7 @@ class _Context:
         inp = GateInput(
             canary=canary, control=control, elapsed_s=elapsed_s, phase=self.phase,
             traffic_share=float(self.phase_conf["traffic_percent"]) / 100,
-            phase_duration_s=parse_duration(self.phase_conf["duration"]),
+            phase_duration_s=durations.parse(self.phase_conf["duration"]),
             window_s=self.window_s, baseline=self.baseline, scope=self.phase_conf["scope"],
             notes=self.notes + (extra_notes or []))
         decision = evaluate(self.policy, inp, self.prometheus)
@@ -211,16 +216,15 @@ def _log_watch(out: Path, decision: Decision, at_s: float) -> None:
                   + "\n")
 
 
-def _watch_params(ctx: _Context, watch_for: str | None, interval: str | None
+def _watch_params(ctx: _Context, watch_for: float | None, interval: float | None
                   ) -> tuple[float, float]:
-    total = parse_duration(watch_for) if watch_for else parse_duration(ctx.phase_conf["duration"])
-    every = parse_duration(interval) if interval else float(
-        ctx.policy.gate["watch_interval_s"])
+    total = watch_for if watch_for is not None else durations.parse(ctx.phase_conf["duration"])
+    every = interval if interval is not None else float(ctx.policy.gate["watch_interval_s"])
     return max(total, every), every
 
 
 def _live(ctx: _Context, canary_url: str, control_url: str, suite: str | None, watch: bool,
-          watch_for: str | None, interval: str | None, on_rollback: str | None) -> None:
+          watch_for: float | None, interval: float | None, on_rollback: str | None) -> None:
     try:
         cwd = suite_dir(suite)
     except CollectError as exc:
@@ -271,8 +275,8 @@ def _live(ctx: _Context, canary_url: str, control_url: str, suite: str | None, w
     raise SystemExit(code)
 
 
-def _from_history(ctx: _Context, path: Path, watch: bool, watch_for: str | None,
-                  interval: str | None, on_rollback: str | None) -> None:
+def _from_history(ctx: _Context, path: Path, watch: bool, watch_for: float | None,
+                  interval: float | None, on_rollback: str | None) -> None:
     def once() -> Decision:
         now = time.time()
         try:

@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from pathlib import Path
 
 import click
 
+from synthmon import durations
 from synthmon.history import HistoryError, HistoryStore
 from synthmon.reports.stats import endpoint_stats
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 def parse_when(value: str | None, now: float) -> float | None:
-    """'15m' / '2h' / '7d' ago, a unix timestamp, or an ISO 8601 time."""
+    """'15m' / '2h' / '7d' ago (synthmon.durations), a unix timestamp, or an ISO 8601 time."""
     if value is None:
         return None
-    match = _DURATION.match(value.strip())
-    if match:
-        return now - float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    try:
+        return now - durations.parse(value, bare_seconds=False)
+    except durations.DurationError:
+        pass
     try:
         return float(value)
     except ValueError:
@@ -39,7 +37,8 @@ def parse_when(value: str | None, now: float) -> float | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise click.BadParameter(
-            f"{value!r} is neither a duration like 15m, a unix time, nor an ISO 8601 time"
+            f"{value!r} is neither a duration ({durations.EXAMPLES}), a unix time, nor an "
+            "ISO 8601 time"
         ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

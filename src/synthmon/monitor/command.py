@@ -12,6 +12,7 @@ from types import FrameType
 
 import click
 
+from synthmon.durations import Duration
 from synthmon.monitor.backoff import Backoff
 from synthmon.monitor.events import JsonLines, fan_out, github_annotations
 from synthmon.monitor.loop import Monitor, MonitorConfig
@@ -24,8 +25,9 @@ from synthmon.monitor.runner import PytestRunner
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @click.option("--target", required=True, help="Base URL (or policy target name) to watch.")
-@click.option("--interval", type=click.FloatRange(min=1), default=60.0, show_default=True,
-              help="Seconds between cycles; cycles start on multiples of it (wall clock).")
+@click.option("--interval", type=Duration("1s", "1d"), default=60.0, show_default=True,
+              help="Between cycles, seconds or a duration (1s to 1d); cycles start on "
+                   "multiples of it (wall clock).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Stop after this many cycles (default: run until SIGTERM).")
 @click.option("--metrics-port", type=click.IntRange(min=0, max=65535), default=0,
@@ -42,8 +44,8 @@ from synthmon.monitor.runner import PytestRunner
               help="Largest backoff delay (default: half the interval).")
 @click.option("--jitter", type=click.FloatRange(min=0, max=0.9), default=0.2, show_default=True,
               help="Each delay is scaled by a random factor in [1-jitter, 1+jitter].")
-@click.option("--run-timeout", type=click.FloatRange(min=1), default=None,
-              help="Kill a run after this many seconds (default: max(30, 2 x interval)).")
+@click.option("--run-timeout", type=Duration("1s", "1h"), default=None,
+              help="Kill a run after this long (default: max(30 s, 2 x interval)).")
 @click.option("--ready-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write {\"metrics_url\", \"pid\"} here once /metrics is served.")
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthmon import durations
 from synthmon.rules import promql as q
 from synthmon.rules import records as r
 from synthmon.rules.model import RuleInputs
@@ -212,12 +213,12 @@ def _phase_budget_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any
     Prometheus does not know the current phase: each rule watches one phase's length.
     """
     c = inputs.criterion(q.ERROR_BUDGET, "numerator", "denominator")
-    period = q.seconds(inputs.budget_period)
+    period = durations.parse(inputs.budget_period)
     allowed = 1 - inputs.availability
     alerts = []
     for win in r.phase_windows(inputs):
         phases = ", ".join(p.name for p in inputs.phases if p.duration == win)
-        scale = period / q.seconds(win)
+        scale = period / durations.parse(win)
         bad = r.series(inputs, c.id, "numerator", win)
         total = r.series(inputs, c.id, "denominator", win)
         alerts.append(_alert(

@@ -19,11 +19,13 @@ GROUP_TRENDS = "synthmon-trends"
 
 
 def build_rules(
-    policy: Policy, *, window: str | None = None, runbook_url: str = DEFAULT_RUNBOOK_URL
+    policy: Policy, *, window: str | float | None = None,
+    runbook_url: str = DEFAULT_RUNBOOK_URL,
 ) -> dict[str, Any]:
     """The policy as one Prometheus rule file: recording rules first, then the alerts.
 
-    `window` overrides the policy's rolling window (tests use a short one).
+    `window` (a duration, or seconds) overrides the policy's rolling window (tests use a
+    short one).
     """
     inputs = read_inputs(policy, window)
     return {"groups": [

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from synthmon.durations import Duration
 from synthmon.policy import PolicyError, load_policy
 from synthmon.rules.build import DEFAULT_RUNBOOK_URL, build_rules, to_yaml
 
@@ -15,12 +16,13 @@ from synthmon.rules.build import DEFAULT_RUNBOOK_URL, build_rules, to_yaml
               help="Policy file (default: $SYNTH_POLICY or ./canary-policy.yaml).")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the rule file here instead of stdout.")
-@click.option("--window", default=None, help="Override the policy's rolling window, e.g. 10m.")
+@click.option("--window", type=Duration("10s", "1d"), default=None,
+              help="Override the policy's rolling window, e.g. 10m (10s to 1d).")
 @click.option("--runbook-url", default=DEFAULT_RUNBOOK_URL, show_default=True,
               help="Base URL of RUNBOOK.md; each alert links to its section.")
 @click.option("--update-runbook", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Rewrite the generated blocks of this RUNBOOK.md from the policy instead.")
-def rules_command(policy_path: str | None, out: str | None, window: str | None,
+def rules_command(policy_path: str | None, out: str | None, window: float | None,
                   runbook_url: str, update_runbook: str | None) -> None:
     """The policy as Prometheus recording and alerting rules (YAML).
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from synthmon.durations import prometheus_form
 from synthmon.policy import Criterion, Policy, PolicyError
-from synthmon.rules.promql import seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +47,16 @@ class RuleInputs:
         return found
 
 
-def read_inputs(policy: Policy, window: str | None = None) -> RuleInputs:
+def read_inputs(policy: Policy, window: str | float | None = None) -> RuleInputs:
+    """`window` (a duration, or seconds) overrides the policy's rolling window."""
     data = policy.data
+    # PromQL takes whole numbers of one unit: the policy's 1.5m is recorded as 90s.
     phases = tuple(
-        Phase(str(name), float(p["traffic_percent"]), str(p["duration"]))
+        Phase(str(name), float(p["traffic_percent"]), prometheus_form(p["duration"]))
         for name, p in data["phases"].items()
     )
-    chosen = str(window or data["window"])
-    seconds(chosen)  # fail early on a malformed window, naming it
     return RuleInputs(
-        window=chosen,
+        window=prometheus_form(window if window is not None else data["window"]),
         availability=policy.slo_availability,
         latency_slo_ms=policy.latency_slo_ms,
         budget_period=str(data["slo"]["error_budget_period"]),

@@ -8,8 +8,7 @@ docs: the level names the labels a series keeps, the metric the criterion.
 
 from __future__ import annotations
 
-import re
-
+from synthmon import durations
 from synthmon.policy import Criterion
 from synthmon.promql_templates import output_labels
 
@@ -29,16 +28,10 @@ ERROR_BUDGET = "error_budget_burn"
 PARTS = ("numerator", "denominator", "value", "count")
 RATIO = "ratio"
 
-_DURATION_RE = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
-_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def seconds(duration: str) -> float:
-    """'15m' -> 900.0; the policy and PromQL share this duration syntax."""
-    match = _DURATION_RE.match(str(duration).strip())
-    if not match:
-        raise ValueError(f"{duration!r} is not a duration like 30s, 15m, 2h, 1d")
-    return int(match.group(1)) * _SECONDS[match.group(2)]
+def by_length(windows: set[str]) -> list[str]:
+    """Shortest first; ties (60m and 1h) in name order, so the file never changes between
+    two runs."""
+    return sorted(windows, key=lambda window: (durations.parse(window), window))
 
 
 def labels_of(criterion: Criterion, part: str) -> tuple[str, ...]:

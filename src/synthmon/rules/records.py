@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthmon import durations
 from synthmon.policy import Criterion
 from synthmon.promql_templates import COHORTS
 from synthmon.rules import promql as q
@@ -26,9 +27,7 @@ def series(inputs: RuleInputs, criterion_id: str, part: str, window: str | None 
 
 
 def phase_windows(inputs: RuleInputs) -> list[str]:
-    return sorted(
-        {p.duration for p in inputs.phases if q.seconds(p.duration) > 0},
-        key=lambda window: (q.seconds(window), window))
+    return q.by_length({p.duration for p in inputs.phases if durations.parse(p.duration) > 0})
 
 
 def criterion_windows(inputs: RuleInputs, criterion_id: str) -> list[str]:
@@ -40,8 +39,7 @@ def criterion_windows(inputs: RuleInputs, criterion_id: str) -> list[str]:
         wanted |= {q.TREND_SHORT, q.TREND_LONG}
     if criterion_id == q.ERROR_BUDGET:
         wanted |= {*q.BURN_WINDOWS, *phase_windows(inputs)}
-    # Ties (60m and 1h) in name order: the file must not change from one run to the next.
-    return sorted(wanted, key=lambda window: (q.seconds(window), window))
+    return q.by_length(wanted)
 
 
 def ratio(numerator: str, denominator: str) -> str:
