@@ -23,7 +23,7 @@ import psutil
 from _sandbox import start_sandbox
 from prometheus_client.parser import text_string_to_metric_families
 
-from synthmon.monitor.backoff import Backoff
+from synthmon.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig
 from synthmon.monitor.results import CheckResult, RunResult
 
@@ -59,7 +59,7 @@ def loop_alone(cycles: int = 1000) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         config = MonitorConfig(interval=0.001, iterations=cycles, reports_root=Path(tmp),
-                               keep_runs=5, backoff=Backoff(base=0, retries=2, cap=0))
+                               keep_runs=5, backoff=Backoff(base=0, retries=2, cap=0, jitter=0))
         monitor = Monitor(StubRunner(), config, emit=sink)
         started = time.perf_counter()
         monitor.run()

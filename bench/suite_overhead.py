@@ -29,10 +29,11 @@ from urllib.parse import urlsplit
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from synthmon.client_settings import ClientSettings  # noqa: E402
 from synthmon.policy import load_policy  # noqa: E402
 from synthmon.run_context import RunContext, new_run_id  # noqa: E402
 from synthmon.suite.budgets import Budgets  # noqa: E402
-from synthmon.suite.client import ApiClient, ClientCore, ClientSettings  # noqa: E402
+from synthmon.suite.client import ApiClient, ClientCore  # noqa: E402
 from synthmon.suite.schemas import SchemaStore  # noqa: E402
 from synthmon.suite.targets import EmbeddedSandbox  # noqa: E402
 
@@ -77,7 +78,8 @@ class Bare:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
-        self.headers = {"User-Agent": "ScholarshipAI-Canary/1.0", "Accept": "application/json",
+        settings = ClientSettings.from_policy(load_policy(REPO / "canary-policy.yaml"))
+        self.headers = {**settings.headers,
                         "Accept-Encoding": "gzip, deflate", "X-Synthetic-Id": "bench.bare.1",
                         "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
 
@@ -93,7 +95,7 @@ def make_client(url: str) -> ApiClient:
     policy = load_policy(REPO / "canary-policy.yaml")
     context = RunContext(new_run_id(), url, "url", "control", "bench", "bench", "", "", "bench",
                          time.time())
-    core = ClientCore(base_url=lambda: url, settings=ClientSettings.from_policy(policy.client),
+    core = ClientCore(base_url=lambda: url, settings=ClientSettings.from_policy(policy),
                       schemas=SchemaStore(REPO / "schemas"), budgets=Budgets(policy),
                       run_context=lambda: context, current_check=lambda: ("bench", "bench"),
                       record=lambda sample, exchange: None)

@@ -11,7 +11,7 @@ import pytest
 from monitor_stub import CHECKS, StubRunner
 from prometheus_client import generate_latest
 
-from synthmon.monitor.backoff import Backoff
+from synthmon.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig, next_tick
 from synthmon.monitor.results import RUN_CHECK
 

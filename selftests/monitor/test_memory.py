@@ -9,7 +9,7 @@ import psutil
 import pytest
 from monitor_stub import CHECKS, StubRunner
 
-from synthmon.monitor.backoff import Backoff
+from synthmon.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig
 
 WARMUP, CYCLES = 200, 1000
@@ -30,7 +30,7 @@ def test_rss_is_flat_over_1000_cycles(tmp_path):
 
     config = MonitorConfig(
         interval=0.002, iterations=CYCLES, reports_root=tmp_path / "runs", keep_runs=5,
-        backoff=Backoff(base=0.0, retries=2, cap=0.0),
+        backoff=Backoff(base=0.0, retries=2, cap=0.0, jitter=0.0),
     )
     monitor = Monitor(runner, config, emit=sink)
     started = time.monotonic()

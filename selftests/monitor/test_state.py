@@ -1,4 +1,3 @@
-from synthmon.monitor.backoff import Backoff
 from synthmon.monitor.state import CheckState, StateTracker
 
 C = "tests/x.py::test_a"
@@ -37,11 +36,3 @@ def test_transition_history_is_bounded():
     for i in range(100):
         t.scheduled(C, i % 2 == 0, i, 0.0)
     assert len(t.recent) == 5
-
-
-def test_backoff_doubles_and_is_capped_and_jittered():
-    assert Backoff(base=5, retries=4, cap=30).nominal() == [5, 10, 20, 30]
-    delays = list(Backoff(base=5, retries=3, cap=12, jitter=0.2).delays())
-    assert 4 <= delays[0] <= 6 and 8 <= delays[1] <= 12 and delays[2] <= 12
-    many = {round(next(Backoff(base=5, jitter=0.2).delays()), 6) for _ in range(20)}
-    assert len(many) > 1  # jitter really spreads the delays

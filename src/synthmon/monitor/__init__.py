@@ -5,7 +5,7 @@ The loop never imports the pytest plugin: it runs `python -m pytest` and reads t
 or summary.json the run wrote (DESIGN.md, "three walls").
 """
 
-from synthmon.monitor.backoff import Backoff
+from synthmon.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig
 from synthmon.monitor.results import CheckResult, RunResult
 from synthmon.monitor.runner import PytestRunner, Runner

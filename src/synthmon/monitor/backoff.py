@@ -1,38 +1,21 @@
-"""Exponential backoff with jitter for the confirmation re-runs of a failing check."""
+"""The monitor's confirmation re-runs of a failing check: its defaults over the one Backoff.
+
+The waits follow synthmon.backoff (the rule the api client's retries use too); only the
+numbers are the monitor's: 5, 10, 20 s, each up to 20% shorter at random, never more than
+half the interval, so a cycle's re-runs end before the next tick is due.
+"""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from synthmon.backoff import Backoff
+
+RETRIES = 3
+BASE_S = 5.0
+JITTER = 0.2
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Delays base, base*factor, base*factor**2, ... each jittered and capped.
-
-    Jitter spreads the re-runs of many monitors (one per region) so they do not hit a
-    struggling target in lockstep; the cap keeps every delay below the loop's interval.
-    """
-
-    base: float = 5.0
-    factor: float = 2.0
-    retries: int = 3
-    cap: float = 30.0
-    jitter: float = 0.2  # each delay is scaled by a uniform factor in [1 - jitter, 1 + jitter]
-    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.base < 0 or self.factor < 1 or self.retries < 0 or self.cap < 0:
-            raise ValueError("backoff needs base >= 0, factor >= 1, retries >= 0, cap >= 0")
-        if not 0 <= self.jitter < 1:
-            raise ValueError("backoff jitter must be in [0, 1)")
-
-    def nominal(self) -> list[float]:
-        """The delays without jitter, e.g. [5, 10, 20]."""
-        return [min(self.cap, self.base * self.factor**k) for k in range(self.retries)]
-
-    def delays(self) -> Iterator[float]:
-        for delay in self.nominal():
-            spread = 1 + self.rng.uniform(-self.jitter, self.jitter)
-            yield min(self.cap, delay * spread)
+def confirmation_backoff(interval_s: float, *, retries: int = RETRIES, base_s: float = BASE_S,
+                         cap_s: float | None = None, jitter: float = JITTER) -> Backoff:
+    """The re-run waits for a loop of `interval_s`; the cap defaults to half the interval."""
+    return Backoff(base=base_s, retries=retries, cap=interval_s / 2 if cap_s is None else cap_s,
+                   jitter=jitter)

@@ -13,9 +13,9 @@ from types import FrameType
 import click
 
 from synthmon.durations import Duration
-from synthmon.monitor.backoff import Backoff
+from synthmon.monitor import backoff as confirmation
 from synthmon.monitor.events import JsonLines, fan_out, github_annotations
-from synthmon.monitor.loop import Monitor, MonitorConfig
+from synthmon.monitor.loop import INTERVAL_S, Monitor, MonitorConfig
 from synthmon.monitor.metrics import MonitorMetrics
 from synthmon.monitor.runner import PytestRunner
 
@@ -25,7 +25,7 @@ from synthmon.monitor.runner import PytestRunner
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @click.option("--target", required=True, help="Base URL (or policy target name) to watch.")
-@click.option("--interval", type=Duration("1s", "1d"), default=60.0, show_default=True,
+@click.option("--interval", type=Duration("1s", "1d"), default=INTERVAL_S, show_default=True,
               help="Between cycles, seconds or a duration (1s to 1d); cycles start on "
                    "multiples of it (wall clock).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
@@ -36,14 +36,18 @@ from synthmon.monitor.runner import PytestRunner
               help="Folder for the runs' reports (default: a temporary folder removed at exit).")
 @click.option("--keep-runs", type=click.IntRange(min=1), default=20, show_default=True,
               help="Run folders kept under --reports-dir.")
-@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
+@click.option("--retries", type=click.IntRange(min=0), default=confirmation.RETRIES,
+              show_default=True,
               help="Confirmation re-runs of a failing check per cycle.")
-@click.option("--retry-base", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--retry-base", type=click.FloatRange(min=0), default=confirmation.BASE_S,
+              show_default=True,
               help="First backoff delay in seconds; doubles for each re-run.")
 @click.option("--retry-cap", type=click.FloatRange(min=0), default=None,
               help="Largest backoff delay (default: half the interval).")
-@click.option("--jitter", type=click.FloatRange(min=0, max=0.9), default=0.2, show_default=True,
-              help="Each delay is scaled by a random factor in [1-jitter, 1+jitter].")
+@click.option("--jitter", type=click.FloatRange(min=0, max=1), default=confirmation.JITTER,
+              show_default=True,
+              help="The random share of each delay: a wait is drawn between (1-jitter) x "
+                   "the delay and the delay (1 = full jitter).")
 @click.option("--run-timeout", type=Duration("1s", "1h"), default=None,
               help="Kill a run after this long (default: max(30 s, 2 x interval)).")
 @click.option("--ready-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -75,11 +79,11 @@ def monitor_command(
     if reports_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="synthmon-monitor-")
         reports_dir = Path(temp.name)
-    cap = retry_cap if retry_cap is not None else interval / 2
     config = MonitorConfig(
         interval=interval,
         iterations=iterations,
-        backoff=Backoff(base=retry_base, retries=retries, cap=cap, jitter=jitter),
+        backoff=confirmation.confirmation_backoff(interval, retries=retries, base_s=retry_base,
+                                                  cap_s=retry_cap, jitter=jitter),
         reports_root=reports_dir,
         keep_runs=keep_runs,
     )

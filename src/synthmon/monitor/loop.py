@@ -20,19 +20,22 @@ from typing import Any
 
 from prometheus_client import generate_latest
 
-from synthmon.monitor.backoff import Backoff
+from synthmon.backoff import Backoff
+from synthmon.monitor.backoff import confirmation_backoff
 from synthmon.monitor.events import EventSink, JsonLines
 from synthmon.monitor.metrics import MonitorMetrics
 from synthmon.monitor.results import RUN_CHECK, RunResult
 from synthmon.monitor.runner import Runner
 from synthmon.monitor.state import CheckState, StateTracker
 
+INTERVAL_S = 60.0
+
 
 @dataclass
 class MonitorConfig:
-    interval: float = 60.0
+    interval: float = INTERVAL_S
     iterations: int | None = None  # None: until stopped
-    backoff: Backoff = field(default_factory=Backoff)
+    backoff: Backoff = field(default_factory=lambda: confirmation_backoff(INTERVAL_S))
     reports_root: Path = field(default_factory=lambda: Path("reports/monitor"))
     keep_runs: int = 20  # runs kept under reports_root (log + report folders); older deleted
     state_file: str = "monitor-state.json"

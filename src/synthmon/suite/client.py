@@ -1,122 +1,46 @@
 """The `api` client: what a check uses to talk to the target, one Sample per call.
 
 Every request carries the canary User-Agent, `e2e=1`, a fresh `X-Synthetic-Id`
-(`<run id>.<check>.<seq>`) and a W3C traceparent. The clock runs around the whole request,
-body included (requests' `Response.elapsed` stops at the headers), with TTFB beside it.
-Idempotent calls are retried with exponential backoff and full jitter on connection errors,
-timeouts and 502/503/504; the Sample says how many attempts it took, so a check that passes
-only after a retry is reported as flaky, never hidden. A failure is one sentence naming the
-check, the endpoint, what was expected, what came back, and the synthetic id.
+(`<run id>.<check>.<seq>`) and a W3C traceparent. A call is four steps, each in its own
+module: send it with retries and time it (sending), judge the answer's status, schema and
+budget (judging), record the Sample and span, and say what went wrong in one sentence
+naming the check, the endpoint, what was expected, what came back, and the synthetic id
+(messages). A call that passes only after a retry says how many attempts it took, so the
+check is reported as flaky, never hidden.
 """
 
 from __future__ import annotations
 
-import json
-import random
-import re
 import time
 import urllib.request
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import pytest
 import requests
 from opentelemetry.trace import Status, StatusCode
-from requests.cookies import extract_cookies_to_jar
 
+from synthmon.client_settings import ClientSettings
+from synthmon.policy import Budget
 from synthmon.privacy import register_secret
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
-from synthmon.suite.budgets import Budgets, verdict
+from synthmon.suite import messages
+from synthmon.suite.budgets import Budgets
 from synthmon.suite.exchange import Exchange, register_body_secrets
+from synthmon.suite.judging import Judgement, expected_statuses, judge
+from synthmon.suite.messages import CallName
+from synthmon.suite.response import UNSET, ApiResponse
 from synthmon.suite.schemas import SchemaStore
-from synthmon.suite.tracing import client_span
+from synthmon.suite.sending import RETRY_METHODS, Attempt, Transport
+from synthmon.suite.tracing import CallTrace, client_span
 
-# Safe methods only by default: PUT/DELETE are idempotent in HTTP terms, but a retried draft
-# PUT after a lost answer meets its own version bump (409). A check can opt in per call.
-RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-RETRY_STATUSES = frozenset({502, 503, 504})
-PROBLEM_SCHEMA = "problem"
-_JSON_TYPES = ("application/json", "application/problem+json")
-_TITLE = re.compile(rb"<title>(.{0,80}?)</title>", re.I | re.S)
-
-
-@dataclass(frozen=True, slots=True)
-class ClientSettings:
-    user_agent: str = "ScholarshipAI-Canary/1.0"
-    connect_timeout_s: float = 2.0
-    read_timeout_s: float = 5.0
-    retries: int = 2
-    backoff_base_s: float = 0.2
-    backoff_max_s: float = 2.0
-
-    @classmethod
-    def from_policy(cls, client: Mapping[str, Any]) -> ClientSettings:
-        defaults = cls()
-        return cls(**{name: type(getattr(defaults, name))(client[name])
-                      for name in cls.__slots__ if name in client})  # type: ignore[attr-defined]
-
-    def backoff(self, attempt: int) -> float:
-        """Full jitter: uniform(0, base * 2**attempt), capped."""
-        return random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2 ** attempt))
+__all__ = ["ApiClient", "ApiResponse", "ClientCore", "ClientSettings", "TargetDown"]
 
 
 class TargetDown(Exception):
     """The target did not answer at all; later calls fail at once instead of timing out."""
-
-
-class ApiResponse:
-    """The answer to one call: status, headers, the body (read once) and its Sample."""
-
-    __slots__ = ("_json", "content", "headers", "raw", "sample", "status_code")
-
-    def __init__(self, raw: requests.Response, content: bytes, sample: Sample) -> None:
-        self.raw = raw
-        self.status_code = raw.status_code
-        self.headers = raw.headers
-        self.content = content
-        self.sample = sample
-        self._json: Any = _UNSET
-
-    @property
-    def synthetic_id(self) -> str:
-        return self.sample.synthetic_id
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    @property
-    def cookies(self) -> requests.cookies.RequestsCookieJar:
-        return self.raw.cookies
-
-    def json(self) -> Any:
-        if self._json is _UNSET:
-            self._json = json.loads(self.content)
-        return self._json
-
-    def ensure(self, condition: object, expected: str) -> None:
-        """Fail the check unless `condition` holds, saying what the user flow expected of
-        this answer: `resp.ensure(items, "a search for 'scholarship' finds something")`."""
-        if not condition:
-            s = self.sample
-            pytest.fail(f"{s.check}: {s.endpoint} answered {s.status}, but expected "
-                        f"{expected} [synthetic id {s.synthetic_id}]", pytrace=False)
-
-    @property
-    def problem_slug(self) -> str | None:
-        """The last segment of a problem+json `type`, e.g. 'token-expired'."""
-        try:
-            body = self.json()
-        except ValueError:
-            return None
-        kind = body.get("type") if isinstance(body, dict) else None
-        return kind.rsplit("/", 1)[-1] if isinstance(kind, str) else None
-
-
-_UNSET: Any = object()
 
 
 class ClientCore:
@@ -142,7 +66,6 @@ class ClientCore:
         self.run_context = run_context
         self.current_check = current_check
         self.record = record
-        self.timeout = (settings.connect_timeout_s, settings.read_timeout_s)
         self.down: str | None = None  # why the target is considered down
         self._seq: dict[str, int] = {}
         # requests re-reads proxy variables and .netrc on every call when trust_env is on
@@ -153,8 +76,7 @@ class ClientCore:
     def new_session(self) -> requests.Session:
         session = requests.Session()
         session.trust_env = self.use_env
-        session.headers.update({"User-Agent": self.settings.user_agent,
-                                "Accept": "application/json"})
+        session.headers.update(self.settings.headers)
         return session
 
     def next_synthetic_id(self, run_id: str, short_check: str) -> str:
@@ -172,6 +94,7 @@ class ApiClient:
     def __init__(self, core: ClientCore, session: requests.Session | None = None) -> None:
         self.core = core
         self.session = session or core.session
+        self.transport = Transport(self.session, core.settings, core.use_env)
         self._owned: list[requests.Session] = []
 
     def browser(self) -> ApiClient:
@@ -210,7 +133,7 @@ class ApiClient:
         path_params: Mapping[str, str] | None = None,
         route: str | None = None,
         params: Mapping[str, Any] | None = None,
-        json: Any = _UNSET,
+        json: Any = UNSET,
         data: bytes | str | None = None,
         headers: Mapping[str, str] | None = None,
         token: str | None = None,
@@ -224,239 +147,167 @@ class ApiClient:
         the sample but judges nothing, and raises TargetDown when no answer came.
         `learn(status, body)` (the probe) runs before the span ends and the sample is made,
         so what it learns about the run (the build) is on this call's span and sample too."""
-        core = self.core
         method = method.upper()
         route = route or path
         url_path = path.format_map({k: quote(str(v), safe="") for k, v in path_params.items()}) \
             if path_params else path
-        expected = _expected(expect)
+        call, base = self._begin(method, route, expected_statuses(expect))
+        outgoing = self._outgoing(call, base + url_path, params, json, data, headers, token)
+        retry = (method in RETRY_METHODS) if idempotent is None else idempotent
+        core = self.core
+        attributes = {
+            "http.request.method": method, "url.template": route, "url.full": base + url_path,
+            "user_agent.original": core.settings.user_agent, "user_agent.synthetic.type": "test",
+            "canary": True, "synthmon.synthetic_id": call.name.synthetic_id,
+            "synthmon.check": call.name.check,
+        }
+        with client_span(f"{method} {route}", outgoing.headers, attributes) as trace:
+            prepared = self.session.prepare_request(outgoing)
+            sent = self.transport.send(prepared, retry=retry, expected=call.expected)
+            last = sent.last
+            if last.failure is not None or last.response is None:
+                self._no_answer(call, trace, prepared, sent.attempts, last, checked)
+            raw = last.response
+            if learn is not None:
+                learn(raw.status_code, last.content)
+                call.context = core.run_context()
+                # the span processor stamped the run's tags at start, before they were known
+                trace.span.set_attributes({"build_id": call.context.build_id,
+                                           "git_sha": call.context.git_sha})
+            judgement = judge(raw.status_code, messages.content_type_of(raw.headers),
+                              last.content, expected=call.expected, schema=schema,
+                              schemas=core.schemas, total_ms=last.total_ms, budget=call.budget)
+            _mark_span(trace, raw.status_code, judgement)
+            sample = call.sample(trace, sent.attempts, last, judgement)
+            core.record(sample, Exchange(method, route, prepared.url or "", prepared.headers,
+                                         prepared.body, raw.status_code, raw.headers,
+                                         last.content))
+        if checked:
+            _enforce(call, last, judgement)
+        return ApiResponse(raw, last.content, sample)
+
+    def _begin(self, method: str, route: str, expected: frozenset[int]) -> tuple[_Call, str]:
+        """Name the call and find the target; a call to a target known to be down is
+        recorded and failed at once, unsent."""
+        core = self.core
         context = core.run_context()
         check, short_check = core.current_check()
         synthetic_id = core.next_synthetic_id(context.run_id, short_check)
-        budget = core.budgets.for_endpoint(method, route)
-
+        call = _Call(context, CallName(check, method, route, synthetic_id),
+                     core.budgets.for_endpoint(method, route), expected)
         if core.down is not None:
-            sample = self._sample(context, check, method, route, None, 0.0, None, budget,
-                                  synthetic_id, "", "", time.time(), expected, 0, "target-down")
-            core.record(sample, None)
-            pytest.fail(f"{check}: {method} {route} was not sent: the target is down "
-                        f"({core.down}) [synthetic id {synthetic_id}]", pytrace=False)
+            self._not_sent(call, messages.not_sent_down(call.name, core.down))
+        try:
+            base = core.base_url()
+        except TargetDown as exc:
+            core.down = str(exc)
+            self._not_sent(call, messages.not_sent(call.name, str(exc)))
+        call.context = core.run_context()  # the first call's probe may have learnt the build
+        return call, base
 
-        request_headers = {"X-Synthetic-Id": synthetic_id}
+    @staticmethod
+    def _outgoing(call: _Call, url: str, params: Mapping[str, Any] | None, json: Any,
+                  data: bytes | str | None, headers: Mapping[str, str] | None,
+                  token: str | None) -> requests.Request:
+        """The request with the synthetic marks: `e2e=1` and the synthetic id."""
+        request_headers = {"X-Synthetic-Id": call.name.synthetic_id}
         if token is not None:
             register_secret(token)  # never written anywhere, whatever echoes it
             request_headers["Authorization"] = f"Bearer {token}"
         if headers:
             request_headers.update(headers)
-        query = dict(params or {})
-        query["e2e"] = "1"
-        try:
-            base = core.base_url()
-        except TargetDown as exc:
-            core.down = str(exc)
-            core.record(self._sample(context, check, method, route, None, 0.0, None, budget,
-                                     synthetic_id, "", "", time.time(), expected, 0,
-                                     "target-down"), None)
-            pytest.fail(f"{check}: {method} {route} was not sent: {exc}", pytrace=False)
-        context = core.run_context()  # the first call's probe may have learnt the build
-        kwargs: dict[str, Any] = {"params": query, "headers": request_headers}
-        if json is not _UNSET:
+        body: dict[str, Any] = {}
+        if json is not UNSET:
             register_body_secrets(json)
-            kwargs["json"] = json
+            body["json"] = json
         elif data is not None:
-            kwargs["data"] = data
-        retry = (method in RETRY_METHODS) if idempotent is None else idempotent
-        attributes = {
-            "http.request.method": method, "url.template": route, "url.full": base + url_path,
-            "user_agent.original": core.settings.user_agent, "user_agent.synthetic.type": "test",
-            "canary": True, "synthmon.synthetic_id": synthetic_id, "synthmon.check": check,
-        }
+            body["data"] = data
+        return requests.Request(call.name.method, url, params={**(params or {}), "e2e": "1"},
+                                headers=request_headers, **body)
 
-        started_at = time.time()
-        with client_span(f"{method} {route}", request_headers, attributes) as call:
-            prepared = self.session.prepare_request(
-                requests.Request(method, base + url_path, **kwargs))
-            send_kwargs: dict[str, Any] = {"stream": True, "timeout": core.timeout,
-                                           "allow_redirects": False}
-            if core.use_env:
-                send_kwargs.update(self.session.merge_environment_settings(
-                    prepared.url, {}, True, None, None))
-                send = self.session.send
-            else:
-                # Straight to the transport adapter: Session.send's hooks and cookie
-                # extraction are client-side work and stay outside the clock.
-                send = self.session.get_adapter(prepared.url).send
-                del send_kwargs["allow_redirects"]
-            attempt = 0
-            while True:
-                attempt += 1
-                error_type: str | None = None
-                raw: requests.Response | None = None
-                t0 = time.perf_counter()
-                try:
-                    raw = send(prepared, **send_kwargs)
-                    t_headers = time.perf_counter()
-                    content = raw.content  # the body is part of what the user waits for
-                    t_end = time.perf_counter()
-                    if send is not self.session.send:  # the session's bookkeeping, unclocked
-                        extract_cookies_to_jar(self.session.cookies, prepared, raw.raw)
-                except requests.Timeout as exc:
-                    t_end = t_headers = time.perf_counter()
-                    error_type, failure = "timeout", _describe_exception(exc, core)
-                except requests.RequestException as exc:
-                    t_end = t_headers = time.perf_counter()
-                    error_type, failure = type(exc).__name__, _describe_exception(exc, core)
-                if raw is not None and error_type is None:
-                    status = raw.status_code
-                    if not (retry and status in RETRY_STATUSES and status not in expected
-                            and attempt <= core.settings.retries):
-                        break
-                    raw.close()
-                elif not (retry and attempt <= core.settings.retries):
-                    break
-                time.sleep(core.settings.backoff(attempt - 1))
+    def _not_sent(self, call: _Call, sentence: str) -> NoReturn:
+        self.core.record(call.sample(None, 0, None, None, error_type="target-down"), None)
+        pytest.fail(sentence, pytrace=False)
 
-            total_ms = (t_end - t0) * 1000.0
-            if raw is None or error_type is not None:
-                call.span.set_attribute("error.type", error_type or "error")
-                call.span.set_status(Status(StatusCode.ERROR, failure))
-                sample = self._sample(context, check, method, route, None, total_ms, None,
-                                      budget, synthetic_id, call.trace_id, call.span_id,
-                                      started_at, expected, attempt, error_type)
-                core.record(sample, Exchange(method, route, prepared.url or "", prepared.headers,
-                                             prepared.body, None, None, None))
-                if not checked:
-                    raise TargetDown(f"{method} {route} got no answer after {attempt} "
-                                     f"attempt(s): {failure} [synthetic id {synthetic_id}]")
-                pytest.fail(f"{check}: {method} {route} expected {_fmt(expected)}, got no "
-                            f"answer after {attempt} attempt(s): {failure} "
-                            f"[synthetic id {synthetic_id}]", pytrace=False)
-            ttfb_ms = (t_headers - t0) * 1000.0
-            status = raw.status_code
-            if learn is not None:
-                learn(status, content)
-                context = core.run_context()
-                # the span processor stamped the run's tags at start, before they were known
-                call.span.set_attributes({"build_id": context.build_id,
-                                          "git_sha": context.git_sha})
-            call.span.set_attribute("http.response.status_code", status)
-            status_ok = status in expected if expected else 200 <= status < 300
-            schema_name = schema if status_ok and status < 400 else (
-                PROBLEM_SCHEMA if status >= 400 else None)
-            schema_error = None
-            if schema_name is not None:
-                schema_error = _schema_problem(core.schemas, schema_name, raw, content,
-                                               problem=status >= 400)
-            error_label = None if status < 400 or status_ok else str(status)
-            if not status_ok or schema_error:
-                call.span.set_status(Status(StatusCode.ERROR))
-                call.span.set_attribute("error.type", error_label or "schema")
-            sample = self._sample(
-                context, check, method, route, status, total_ms, ttfb_ms, budget, synthetic_id,
-                call.trace_id, call.span_id, started_at, expected, attempt, error_label,
-                schema_ok=None if schema_name is None else schema_error is None,
-                schema_error=schema_error and f"{schema_name}: {schema_error}",
-            )
-            core.record(sample, Exchange(method, route, prepared.url or "", prepared.headers,
-                                         prepared.body, status, raw.headers, content))
-        response = ApiResponse(raw, content, sample)
+    def _no_answer(self, call: _Call, trace: CallTrace, prepared: requests.PreparedRequest,
+                   attempts: int, last: Attempt, checked: bool) -> NoReturn:
+        failure = last.failure
+        error_type = failure.error_type if failure else "error"
+        reason = failure.reason if failure else "no response"
+        trace.span.set_attribute("error.type", error_type)
+        trace.span.set_status(Status(StatusCode.ERROR, reason))
+        self.core.record(call.sample(trace, attempts, last, None, error_type=error_type),
+                         Exchange(call.name.method, call.name.route, prepared.url or "",
+                                  prepared.headers, prepared.body, None, None, None))
         if not checked:
-            return response
+            raise TargetDown(messages.probe_no_answer(call.name, attempts, reason))
+        pytest.fail(messages.no_answer(call.name, call.expected, attempts, reason),
+                    pytrace=False)
 
-        where = f"{check}: {method} {route}"
-        tag = f"[synthetic id {synthetic_id}]"
-        if not status_ok:
-            pytest.fail(f"{where} expected {_fmt(expected)}, got {status} "
-                        f"{_summary(response)} {tag}", pytrace=False)
-        if schema_error:
-            pytest.fail(f"{where} answered {status} but the body breaks schema "
-                        f"{schema_name} {schema_error} {tag}", pytrace=False)
-        if sample.budget_verdict == "over_limit":
-            pytest.fail(f"{where} took {total_ms:.0f} ms, over its hard limit of "
-                        f"{budget.hard_limit_ms:.0f} ms (budget {budget.budget_ms:.0f} ms, "
-                        f"TTFB {ttfb_ms:.0f} ms) {tag}", pytrace=False)
-        return response
 
-    def _sample(self, context: RunContext, check: str, method: str, route: str,
-                status: int | None, total_ms: float, ttfb_ms: float | None, budget: Any,
-                synthetic_id: str, trace_id: str, span_id: str, started_at: float,
-                expected: frozenset[int], attempts: int, error_type: str | None,
-                schema_ok: bool | None = None, schema_error: str | None = None) -> Sample:
+class _Call:
+    """One call's identity: the run it belongs to, its name, budget and expectation."""
+
+    __slots__ = ("budget", "context", "expected", "name", "started_at")
+
+    def __init__(self, context: RunContext, name: CallName, budget: Budget,
+                 expected: frozenset[int]) -> None:
+        self.context = context
+        self.name = name
+        self.budget = budget
+        self.expected = expected
+        self.started_at = time.time()
+
+    def sample(self, trace: CallTrace | None, attempts: int, last: Attempt | None,
+               judgement: Judgement | None, error_type: str | None = None) -> Sample:
+        context, name, budget = self.context, self.name, self.budget
+        status = None if judgement is None or last is None else last.status
+        expected = self.expected
         return Sample(
-            run_id=context.run_id, check=check, method=method, route=route, status=status,
-            total_ms=round(total_ms, 3), ttfb_ms=None if ttfb_ms is None else round(ttfb_ms, 3),
-            schema_ok=schema_ok, schema_error=schema_error, budget_ms=budget.budget_ms,
-            hard_limit_ms=budget.hard_limit_ms,
-            budget_verdict="ok" if status is None else verdict(total_ms, budget),
-            synthetic_id=synthetic_id, trace_id=trace_id, span_id=span_id,
-            started_at=started_at, target=context.target, cohort=context.cohort,
-            region=context.region, device=context.device, build_id=context.build_id,
-            git_sha=context.git_sha, critical=budget.critical,
+            run_id=context.run_id, check=name.check, method=name.method, route=name.route,
+            status=status, total_ms=round(last.total_ms, 3) if last else 0.0,
+            ttfb_ms=None if last is None or last.ttfb_ms is None else round(last.ttfb_ms, 3),
+            schema_ok=judgement.schema_ok if judgement else None,
+            schema_error=_schema_error(judgement),
+            budget_ms=budget.budget_ms, hard_limit_ms=budget.hard_limit_ms,
+            budget_verdict=judgement.budget_verdict if judgement else "ok",
+            synthetic_id=name.synthetic_id, trace_id=trace.trace_id if trace else "",
+            span_id=trace.span_id if trace else "", started_at=self.started_at,
+            target=context.target, cohort=context.cohort, region=context.region,
+            device=context.device, build_id=context.build_id, git_sha=context.git_sha,
+            critical=budget.critical,
             expected_status=(status if status in expected else min(expected)) if expected
             else None,
-            attempts=attempts, error_type=error_type,
+            attempts=attempts, error_type=judgement.error_type if judgement else error_type,
         )
 
 
-def _expected(expect: int | Collection[int] | None) -> frozenset[int]:
-    if expect is None:
-        return frozenset()
-    if isinstance(expect, int):
-        return frozenset((expect,))
-    return frozenset(expect)
+def _mark_span(trace: CallTrace, status: int, judgement: Judgement) -> None:
+    trace.span.set_attribute("http.response.status_code", status)
+    if not judgement.passed:
+        trace.span.set_status(Status(StatusCode.ERROR))
+        trace.span.set_attribute("error.type", judgement.error_type or "schema")
 
 
-def _fmt(expected: frozenset[int]) -> str:
-    if not expected:
-        return "a 2xx"
-    return " or ".join(str(s) for s in sorted(expected))
+def _schema_error(judgement: Judgement | None) -> str | None:
+    if judgement is None or judgement.schema_error is None:
+        return None
+    return f"{judgement.schema_name}: {judgement.schema_error}"
 
 
-def _describe_exception(exc: Exception, core: ClientCore) -> str:
-    if isinstance(exc, requests.ConnectTimeout):
-        return f"connect timed out after {core.settings.connect_timeout_s:g} s"
-    if isinstance(exc, requests.Timeout):
-        return f"read timed out after {core.settings.read_timeout_s:g} s"
-    if isinstance(exc, requests.ConnectionError):
-        reason = str(exc)
-        if "refused" in reason.lower():
-            return "connection refused"
-        return f"connection failed ({type(exc).__name__})"
-    return f"{type(exc).__name__}: {str(exc)[:160]}"
-
-
-def _content_type(raw: requests.Response) -> str:
-    return raw.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-
-
-def _schema_problem(store: SchemaStore, name: str, raw: requests.Response, content: bytes,
-                    *, problem: bool) -> str | None:
-    content_type = _content_type(raw)
-    wanted = "application/problem+json" if problem else "application/json"
-    if content_type != wanted:
-        return (f"at $: expected Content-Type {wanted}, got {content_type or 'none'} "
-                f"({len(content)} bytes)")
-    try:
-        body = json.loads(content)
-    except ValueError:
-        return f"at $: the body is not JSON ({len(content)} bytes of {content_type})"
-    return store.problem(name, body)
-
-
-def _summary(response: ApiResponse) -> str:
-    """What came back, in a few words, without echoing a body that may hold personal data."""
-    content_type = _content_type(response.raw)
-    if content_type in _JSON_TYPES:
-        try:
-            body = response.json()
-        except ValueError:
-            return f"(a {content_type} body that is not JSON)"
-        if isinstance(body, dict) and "type" in body:
-            detail = str(body.get("detail") or body.get("title") or "")[:120]
-            return f"({response.problem_slug}: {detail})"
-        return f"({content_type})"
-    match = _TITLE.search(response.content[:4096])
-    if match:
-        title = match.group(1).decode("utf-8", "replace").strip()
-        return f"({content_type or 'no content type'} page titled {title!r})"
-    return f"({content_type or 'no content type'}, {len(response.content)} bytes)"
+def _enforce(call: _Call, last: Attempt, judgement: Judgement) -> None:
+    """Fail a checked call whose answer is not what the check asked for, or too slow."""
+    raw = last.response
+    assert raw is not None
+    name, status = call.name, raw.status_code
+    if not judgement.status_ok:
+        pytest.fail(messages.wrong_status(name, call.expected, status,
+                                          messages.content_type_of(raw.headers), last.content),
+                    pytrace=False)
+    if judgement.schema_error:
+        pytest.fail(messages.schema_broken(name, status, judgement.schema_name or "",
+                                           judgement.schema_error), pytrace=False)
+    if judgement.budget_verdict == "over_limit":
+        pytest.fail(messages.over_limit(name, last.total_ms, last.ttfb_ms or 0.0,
+                                        call.budget.budget_ms, call.budget.hard_limit_ms),
+                    pytrace=False)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from synthmon.policy import Policy
+from synthmon.policy import Policy, PolicyError
 from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext
 from synthmon.samples import SAMPLE_PROPERTY, Sample
 from synthmon.suite.budgets import Budgets
@@ -178,9 +178,13 @@ class SynthmonSuite:
         if self._core is None:
             if self.policy is None:
                 raise TargetDown(self.policy_error or "no policy")
+            try:
+                settings = ClientSettings.from_policy(self.policy)
+            except PolicyError as exc:
+                raise TargetDown(str(exc)) from exc
             self._core = ClientCore(
                 base_url=self.target_url,
-                settings=ClientSettings.from_policy(self.policy.client),
+                settings=settings,
                 schemas=SchemaStore(self.config.rootpath / "schemas"),
                 budgets=Budgets(self.policy),
                 run_context=lambda: self.config.stash[RUN_CONTEXT_KEY],

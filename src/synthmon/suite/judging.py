@@ -1,0 +1,86 @@
+"""Judging an answer: the status the check expects, the schema of the body, the budget.
+
+Pure: an answer (status, content type, body, time) and what the check asked for go in, a
+Judgement comes out. The api client turns it into a span status, a Sample and, for a
+checked call, the failure sentence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from synthmon.policy import Budget
+from synthmon.samples import BudgetVerdict
+from synthmon.suite.budgets import verdict
+from synthmon.suite.schemas import SchemaStore
+
+PROBLEM_SCHEMA = "problem"
+
+
+def expected_statuses(expect: int | Collection[int] | None) -> frozenset[int]:
+    """What a check passes as `expect=`: none (any 2xx), one status, or several."""
+    if expect is None:
+        return frozenset()
+    if isinstance(expect, int):
+        return frozenset((expect,))
+    return frozenset(expect)
+
+
+def status_is_expected(status: int, expected: frozenset[int]) -> bool:
+    return status in expected if expected else 200 <= status < 300
+
+
+def schema_to_check(status: int, status_ok: bool, schema: str | None) -> str | None:
+    """An error answer is always held against problem+json; an expected success against the
+    check's schema; anything else is not schema-checked."""
+    if status >= 400:
+        return PROBLEM_SCHEMA
+    return schema if status_ok else None
+
+
+def schema_problem(store: SchemaStore, name: str, content_type: str, content: bytes) -> str | None:
+    """Where and why the body breaks schema `name` ('at $.build_id: 3 is not of type
+    'string''), or None when it conforms."""
+    wanted = "application/problem+json" if name == PROBLEM_SCHEMA else "application/json"
+    if content_type != wanted:
+        return (f"at $: expected Content-Type {wanted}, got {content_type or 'none'} "
+                f"({len(content)} bytes)")
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return f"at $: the body is not JSON ({len(content)} bytes of {content_type})"
+    return store.problem(name, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    status_ok: bool
+    schema_name: str | None  # the schema the body was held against, if any
+    schema_error: str | None  # where and why it broke it
+    error_type: str | None  # what a failed answer was, for the sample and the span
+    budget_verdict: BudgetVerdict
+
+    @property
+    def passed(self) -> bool:
+        """The answer is what the check asked for (its time is judged apart)."""
+        return self.status_ok and self.schema_error is None
+
+    @property
+    def schema_ok(self) -> bool | None:
+        return None if self.schema_name is None else self.schema_error is None
+
+
+def judge(status: int, content_type: str, content: bytes, *, expected: frozenset[int],
+          schema: str | None, schemas: SchemaStore, total_ms: float,
+          budget: Budget) -> Judgement:
+    status_ok = status_is_expected(status, expected)
+    schema_name = schema_to_check(status, status_ok, schema)
+    schema_error = None if schema_name is None else schema_problem(
+        schemas, schema_name, content_type, content)
+    return Judgement(
+        status_ok=status_ok, schema_name=schema_name, schema_error=schema_error,
+        error_type=None if status < 400 or status_ok else str(status),
+        budget_verdict=verdict(total_ms, budget),
+    )
