@@ -116,14 +116,17 @@ def _render(template: str, labels: dict[str, str]) -> str:
 
 
 def _rule_for(rules: dict[str, Any], alertname: str, labels: dict[str, str]) -> dict[str, Any]:
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            if rule.get("alert") == alertname and all(
-                labels.get(k) == v for k, v in rule["labels"].items()
-                if k not in ("severity", "component", "criterion")
-            ):
-                return rule
-    raise AssertionError(f"no rule {alertname} matching {labels}")
+    """The rule of that name whose own labels the alert carries; of several (one alert name,
+    several forms), the one that states the most of them."""
+    candidates = [
+        rule for group in rules["groups"] for rule in group["rules"]
+        if rule.get("alert") == alertname and all(
+            labels.get(k) == v for k, v in rule["labels"].items()
+            if k not in ("severity", "component", "criterion"))
+    ]
+    if not candidates:
+        raise AssertionError(f"no rule {alertname} matching {labels}")
+    return max(candidates, key=lambda rule: len(rule["labels"]))
 
 
 def promtool_test_doc(rules: dict[str, Any], rule_file: Path,
@@ -135,13 +138,17 @@ def promtool_test_doc(rules: dict[str, Any], rule_file: Path,
         alert_tests = []
         for eval_time, alertname, alerts in scenario.expectations:
             expected = []
-            for alert_labels in alerts:
+            for wanted in alerts:
+                # "_annotations": values a template computes by query (synthetic ids), stated
+                # by the test; the others are rendered from the alert's labels.
+                alert_labels = {k: v for k, v in wanted.items() if k != "_annotations"}
                 rule = _rule_for(rules, alertname, alert_labels)
                 labels = {**rule["labels"], **alert_labels}
                 expected.append({
                     "exp_labels": labels,
-                    "exp_annotations": {k: _render(v, labels)
-                                        for k, v in rule["annotations"].items()},
+                    "exp_annotations": {**{k: _render(v, labels)
+                                           for k, v in rule["annotations"].items()},
+                                        **wanted.get("_annotations", {})},
                 })
             alert_tests.append({"eval_time": eval_time, "alertname": alertname,
                                 "exp_alerts": expected})

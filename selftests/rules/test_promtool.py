@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from promtool_support import Scenario, promtool, promtool_test_doc, run_promtool_test
 
+from synthmon import durations
 from synthmon.rules.model import RuleInputs
 
 CANARY = {"cohort": "canary"}
@@ -223,27 +224,85 @@ def _error_budget(inputs: RuleInputs) -> list[Scenario]:
     return scenarios
 
 
+def _burn_labels(inputs: RuleInputs, slo: str) -> list[dict[str, str]]:
+    """The policy's burn windows for one SLO as alert labels, fastest (largest rate) first;
+    the burn rates are the SRE workbook's budget-fraction formula over the budget period."""
+    period = durations.parse(inputs.budget_period)
+    pairs = inputs.alerting.availability_burn if slo == "availability" else \
+        inputs.alerting.latency_burn
+    labels = [{"slo": slo, "long_window": p.long, "short_window": p.short,
+               "burn_rate": f"{p.factor(period):.3g}", "_factor": p.factor(period)}
+              for p in pairs]
+    return sorted(labels, key=lambda b: -float(b["_factor"]))
+
+
+def _without_factor(labels: dict[str, object]) -> dict[str, str]:
+    return {k: str(v) for k, v in labels.items() if k != "_factor"}
+
+
+def test_burn_rates_follow_the_budget_period(inputs: RuleInputs) -> None:
+    # the workbook's 2% of a 30-day budget in 1 h is 14.4x; the same share of a week: 3.36x
+    from synthmon.alerting.settings import BurnWindow
+    assert BurnWindow("1h", "5m", 0.02, "page").factor(30 * 86400) == pytest.approx(14.4)
+    assert BurnWindow("1h", "5m", 0.02, "page").factor(7 * 86400) == pytest.approx(3.36)
+    rates = [float(b["burn_rate"]) for b in _burn_labels(inputs, "availability")]
+    assert rates == sorted(rates, reverse=True) and min(rates) > 1, (
+        "a ticket below 1x would fire on a week that stays within its budget")
+
+
 def _slo_burn(inputs: RuleInputs) -> list[Scenario]:
     allowed = 1 - inputs.availability
-    burn = {"6": {"long_window": "6h", "short_window": "30m", "burn_rate": "6"},
-            "3": {"long_window": "1d", "short_window": "2h", "burn_rate": "3"},
-            "1": {"long_window": "3d", "short_window": "6h", "burn_rate": "1"}}
-    steady = 1000 * allowed * 8  # 8x the allowed rate: over 6x, under 14.4x
-    s1 = Scenario("a steady 8x burn pages at 6x, tickets at 3x and 1x, not 14.4x", 420)
+    fastest, *slower = _burn_labels(inputs, "availability")
+    # between the two fastest rates: every window but the fastest one fires
+    steady_rate = (float(fastest["_factor"]) + float(slower[0]["_factor"])) / 2
+    steady = 1000 * allowed * steady_rate
+    s1 = Scenario(f"a steady {steady_rate:.3g}x burn alerts on every window but the fastest",
+                  420)
     s1.requests("control", 1000 - steady).requests("control", steady, "5xx")
-    s1.expect(420, "ErrorBudgetBurn", *({**CONTROL, **b} for b in burn.values()))
-    fast = 1000 * allowed * 30  # 30x for an hour, then clean for 10 minutes
-    s2 = Scenario("a fast burn that stopped 10 min ago: the 5m window resets the 14.4x page",
+    s1.expect(420, "ErrorBudgetBurn", *({**CONTROL, **_without_factor(b)} for b in slower))
+    fast_rate = float(fastest["_factor"]) * 2
+    fast = 1000 * allowed * fast_rate
+    s2 = Scenario("a fast burn that stopped 10 min ago: the short window resets the fast page",
                   70)
     s2.requests("control", 0, segments=((1000 - fast, 60), (1000, 10)))
     s2.requests("control", 0, "5xx", segments=((fast, 60), (0, 10)))
-    s2.expect(70, "ErrorBudgetBurn", *({**CONTROL, **b} for b in burn.values()))
-    s3 = Scenario("a fast burn still going pages at 14.4x", 70)
+    s2.expect(70, "ErrorBudgetBurn", *({**CONTROL, **_without_factor(b)} for b in slower))
+    s3 = Scenario("a fast burn still going pages at the fastest rate", 70)
     s3.requests("control", 1000 - fast).requests("control", fast, "5xx")
-    s3.expect(70, "ErrorBudgetBurn", {**CONTROL, "long_window": "1h", "short_window": "5m",
-                                      "burn_rate": "14.4"},
-              *({**CONTROL, **b} for b in burn.values()))
-    return [s1, s2, s3]
+    s3.expect(70, "ErrorBudgetBurn",
+              *({**CONTROL, **_without_factor(b)} for b in (fastest, *slower)))
+    # the traffic floor: a canary with a trickle of requests, half of them 5xx, never burns
+    floor = inputs.alerting.burn_min_requests
+    trickle = floor / 420 / 4  # per minute, 2xx and 5xx each: half the floor in 7 h
+    s4 = Scenario("a canary failing half of a trickle of requests is under the traffic floor",
+                  420)
+    s4.requests("control", 1000).requests("canary", trickle).requests("canary", trickle, "5xx")
+    s4.expect(420, "ErrorBudgetBurn")
+    return [s1, s2, s3, s4]
+
+
+def _latency_burn(inputs: RuleInputs) -> list[Scenario]:
+    """Share of critical requests slower than the SLO's latency (the 0.12 bucket)."""
+    assert inputs.latency_slo_ms == 120, "the buckets below straddle the 120 ms SLO"
+    allowed = inputs.latency_slo.threshold
+    fastest, *slower = _burn_labels(inputs, "latency")
+    scenarios = []
+    for name, slow_share, expected in (
+        ("most requests slower than the SLO burn the latency budget fast: page and ticket",
+         min(0.95, allowed * float(fastest["_factor"]) * 1.5), [fastest, *slower]),
+        ("a few more slow requests than allowed: ticket only",
+         allowed * (float(fastest["_factor"]) + float(slower[0]["_factor"])) / 2, slower),
+        ("slow requests within the allowance: nothing", allowed / 2, []),
+    ):
+        fast_share = 1 - slow_share
+        s = _two_instances(name, 150)
+        by_le = {"0.1": 100 * fast_share, "0.12": 100 * fast_share, "0.15": 100, "0.25": 100}
+        _latency_histogram(s, "canary", by_le)
+        _latency_histogram(s, "control", FAST)
+        s.expect(150, "LatencyBudgetBurn",
+                 *({**CANARY, **_without_factor(b)} for b in expected))
+        scenarios.append(s)
+    return scenarios
 
 
 def _trends(inputs: RuleInputs) -> list[Scenario]:
@@ -288,7 +347,7 @@ def _trends(inputs: RuleInputs) -> list[Scenario]:
 GROUPS = {
     "5xx": _five_xx, "4xx": _four_xx, "latency": _latency, "cohortless": _cohortless,
     "time_to_value": _time_to_value, "schema": _schema, "error_budget": _error_budget,
-    "slo_burn": _slo_burn, "trends": _trends,
+    "slo_burn": _slo_burn, "latency_burn": _latency_burn, "trends": _trends,
 }
 
 
@@ -312,7 +371,8 @@ def test_every_rollback_criterion_of_the_policy_has_a_page(
 def test_the_scenarios_cover_every_alert(rules: dict[str, Any], inputs: RuleInputs) -> None:
     tested = {alertname for make in GROUPS.values() for s in make(inputs)
               for _, alertname, _ in s.expectations}
+    # the synthetic monitor's alerts have their own scenarios (test_synthetic_promtool.py)
     alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]
-              if "alert" in rule}
+              if "alert" in rule and rule["labels"].get("component") != "synthetic"}
     untested = alerts - tested
     assert not untested, f"alerts no promtool scenario exercises: {sorted(untested)}"

@@ -65,3 +65,36 @@ def test_a_fractional_window_is_written_as_promql_takes_it() -> None:
     done = rules("--window", "1.5m")
     assert done.returncode == 0, done.stderr
     assert "[90s]" in done.stdout and "1.5m" not in done.stdout
+
+
+def test_time_scale_shrinks_every_window_and_for_but_no_threshold(tmp_path: Path) -> None:
+    out = tmp_path / "scaled.yml"
+    done = rules("--time-scale", "0.1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "TIME-SCALED by 0.1" in text.splitlines()[2]
+    scaled = yaml.safe_load(text)
+    plain = build_rules(load_policy(REPO / "canary-policy.yaml"))
+    pairs = [(a, b) for ga, gb in zip(plain["groups"], scaled["groups"], strict=True)
+             for a, b in zip(ga["rules"], gb["rules"], strict=True)]
+    assert pairs and all(a.get("record") == b.get("record") and a.get("alert") == b.get("alert")
+                         for a, b in pairs)
+    budget = next(b for a, b in pairs
+                  if a.get("record", "").endswith("error_budget_burn:denominator1h"))
+    assert "[6m]" in budget["expr"] and "[1h]" not in budget["expr"], budget
+    fors = {(a["alert"], a["for"], b["for"]) for a, b in pairs if "for" in a}
+    assert ("SyntheticProbeLocationFailing", "5m", "30s") in fors
+    # thresholds are untouched: the same comparison constants on both sides
+    burn = [(a, b) for a, b in pairs if a.get("alert") == "ErrorBudgetBurn"]
+    assert all(a["expr"].split(" > ")[1].split()[0] == b["expr"].split(" > ")[1].split()[0]
+               for a, b in burn)
+    import shutil
+    checked = subprocess.run([shutil.which("promtool") or "promtool", "check", "rules", str(out)],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_bad_time_scale_is_a_sentence() -> None:
+    done = rules("--time-scale", "0")
+    assert done.returncode == 2 and "--time-scale" in done.stderr
+    assert "Traceback" not in done.stderr

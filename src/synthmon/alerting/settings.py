@@ -83,6 +83,7 @@ class AlertingSettings:
     burn_min_requests: int
     availability_burn: tuple[BurnWindow, ...]
     latency_burn: tuple[BurnWindow, ...]
+    latency_promql: dict[str, str]  # numerator (slow requests), denominator (all)
     maintenance: tuple[MaintenanceWindow, ...]
 
 
@@ -98,7 +99,9 @@ def _section(data: dict[str, Any], key: str, where: str) -> Any:
 
 
 def _burn(raw: list[dict[str, Any]]) -> tuple[BurnWindow, ...]:
-    return tuple(BurnWindow(str(w["long"]), str(w["short"]), float(w["budget_fraction"]),
+    # Windows go into PromQL and record names: written as Prometheus writes them.
+    return tuple(BurnWindow(durations.prometheus_form(w["long"]),
+                            durations.prometheus_form(w["short"]), float(w["budget_fraction"]),
                             str(w["severity"])) for w in raw)
 
 
@@ -158,6 +161,7 @@ def read_alerting(policy: Policy) -> AlertingSettings:
         monitor=monitor,
         burn_min_requests=int(burn["min_requests"]),
         availability_burn=_burn(burn["availability"]),
-        latency_burn=_burn(burn["latency"]),
+        latency_burn=_burn(burn["latency"]["windows"]),
+        latency_promql=dict(burn["latency"]["promql"]),
         maintenance=tuple(windows),
     )

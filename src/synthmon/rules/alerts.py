@@ -22,16 +22,6 @@ CANARY = 'cohort="canary"'
 CONTROL = 'cohort="control"'
 TICKET = "ticket"
 
-# The SRE workbook's (chapter 5, "Alerting on SLOs") recommended multiwindow, multi-burn-rate
-# set for a 30-day budget; we keep the same windows for the weekly one: burn factor,
-# long window, short window, severity.
-BURN_RATES: tuple[tuple[float, str, str, str], ...] = (
-    (14.4, "1h", "5m", PAGE),
-    (6.0, "6h", "30m", PAGE),
-    (3.0, "1d", "2h", TICKET),
-    (1.0, "3d", "6h", TICKET),
-)
-
 # Trend tickets: a 30 min ratio this many times its 1 d level, and at least this share of
 # the rollback threshold, for this long. They warn before a page, so they sit below it.
 TREND_FACTOR = 2.0
@@ -240,25 +230,49 @@ def _phase_budget_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any
 
 
 def slo_burn_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
-    allowed = 1 - inputs.availability
+    """The SRE workbook's multiwindow, multi-burn-rate alerts (chapter 5, "Alerting on
+    SLOs"), for the availability SLO (the error budget criterion's 5xx) and the latency SLO
+    (requests slower than its target). Each pair of windows comes from the policy with the
+    share of the budget period's error budget it may spend in its long window; the burn rate
+    is that share times the number of long windows in the period, so 2% in 1 h is 14.4 for a
+    30-day budget and 3.36 for a 7-day one. A cohort with fewer requests than the policy's
+    floor in the long window never pages: one failed call of a 5% canary is no burn."""
+    period = durations.parse(inputs.budget_period)
+    floor = inputs.alerting.burn_min_requests
+    budget = inputs.criterion(q.ERROR_BUDGET, "numerator", "denominator")
+    slos = (
+        ("ErrorBudgetBurn", "availability", budget, 1 - inputs.availability,
+         inputs.alerting.availability_burn, "5xx ratio",
+         f"availability SLO {inputs.availability * 100:g}%"),
+        ("LatencyBudgetBurn", "latency", inputs.latency_slo, inputs.latency_slo.threshold,
+         inputs.alerting.latency_burn,
+         f"share of requests slower than {inputs.latency_slo_ms:g} ms",
+         f"latency SLO: P95 under {inputs.latency_slo_ms:g} ms"),
+    )
     alerts = []
-    for factor, long_w, short_w, severity in BURN_RATES:
-        limit = factor * allowed
-        long_ratio = r.series(inputs, q.ERROR_BUDGET, q.RATIO, long_w)
-        short_ratio = r.series(inputs, q.ERROR_BUDGET, q.RATIO, short_w)
-        alerts.append(_alert(
-            "ErrorBudgetBurn",
-            f"{long_ratio} > {limit:g}\nand on (cohort) {short_ratio} > {limit:g}",
-            severity,
-            f"{{{{ $labels.cohort }}}} burns its error budget {factor:g}x too fast "
-            f"({long_w} and {short_w})",
-            f"The 5xx ratio of the {{{{ $labels.cohort }}}} cohort is above {factor:g} times the "
-            f"allowed {allowed:g} (availability SLO {inputs.availability * 100:g}%) over both "
-            f"{long_w} and {short_w}.",
-            long_ratio,
-            extra={"long_window": long_w, "short_window": short_w, "burn_rate": f"{factor:g}"},
-            runbook=runbook,
-        ))
+    for name, slo, criterion, allowed, pairs, bad, target in slos:
+        for pair in pairs:
+            factor = pair.factor(period)
+            limit = factor * allowed
+            long_ratio = q.record_name(criterion, q.RATIO, pair.long)
+            short_ratio = q.record_name(criterion, q.RATIO, pair.short)
+            total = q.record_name(criterion, "denominator", pair.long)
+            alerts.append(_alert(
+                name,
+                f"{long_ratio} > {limit:.6g}\nand on (cohort) {short_ratio} > {limit:.6g}\n"
+                f"and on (cohort) {total} >= {floor}",
+                pair.severity,
+                f"{{{{ $labels.cohort }}}} burns its {slo} error budget {factor:.3g}x too fast "
+                f"({pair.long} and {pair.short})",
+                f"The {bad} of the {{{{ $labels.cohort }}}} cohort is above {factor:.3g} times "
+                f"the allowed {allowed:g} ({target}) over both {pair.long} and {pair.short}: "
+                f"at this rate {_pct(pair.budget_fraction)} of the {inputs.budget_period} "
+                f"budget goes in {pair.long} (at least {floor} requests in {pair.long}).",
+                long_ratio,
+                extra={"slo": slo, "long_window": pair.long, "short_window": pair.short,
+                       "burn_rate": f"{factor:.3g}"},
+                runbook=runbook,
+            ))
     return alerts
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from synthmon.policy import Policy
+from synthmon.rules import synthetic
 from synthmon.rules.alerts import rollback_alerts, slo_burn_alerts, trend_alerts
 from synthmon.rules.model import read_inputs
 from synthmon.rules.records import recording_rules
+from synthmon.rules.timescale import header, scale_durations
 from synthmon.yaml_text import dump_yaml
-
-DEFAULT_RUNBOOK_URL = "RUNBOOK.md"
 
 GROUP_RECORDS = "synthmon-canary-records"
 GROUP_ROLLBACK = "synthmon-canary-rollback"
@@ -19,21 +19,27 @@ GROUP_TRENDS = "synthmon-trends"
 
 
 def build_rules(
-    policy: Policy, *, window: str | float | None = None,
-    runbook_url: str = DEFAULT_RUNBOOK_URL,
+    policy: Policy, *, window: str | float | None = None, runbook_url: str | None = None,
+    time_scale: float = 1.0,
 ) -> dict[str, Any]:
     """The policy as one Prometheus rule file: recording rules first, then the alerts.
 
     `window` (a duration, or seconds) overrides the policy's rolling window (tests use a
-    short one).
+    short one); `runbook_url` the policy's alerting.runbook_url; `time_scale` multiplies
+    every range window and `for:` (end-to-end tests, timescale.py).
     """
     inputs = read_inputs(policy, window)
-    return {"groups": [
+    runbook = runbook_url or inputs.alerting.runbook_url
+    rules = {"groups": [
         {"name": GROUP_RECORDS, "rules": recording_rules(inputs)},
-        {"name": GROUP_ROLLBACK, "rules": rollback_alerts(inputs, runbook_url)},
-        {"name": GROUP_SLO, "rules": slo_burn_alerts(inputs, runbook_url)},
-        {"name": GROUP_TRENDS, "rules": trend_alerts(inputs, runbook_url)},
+        {"name": GROUP_ROLLBACK, "rules": rollback_alerts(inputs, runbook)},
+        {"name": GROUP_SLO, "rules": slo_burn_alerts(inputs, runbook)},
+        {"name": GROUP_TRENDS, "rules": trend_alerts(inputs, runbook)},
+        # Recording rules first: a group evaluates in order, so its alerts read this cycle's.
+        {"name": synthetic.GROUP, "rules": [*synthetic.records(inputs.alerting.monitor),
+                                             *synthetic.synthetic_alerts(inputs, runbook)]},
     ]}
+    return scale_durations(rules, time_scale) if time_scale != 1.0 else rules
 
 
 def alerts_of(rules: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,5 +52,6 @@ HEADER = (
 )
 
 
-def to_yaml(rules: dict[str, Any]) -> str:
-    return dump_yaml(rules, HEADER)
+def to_yaml(rules: dict[str, Any], time_scale: float = 1.0) -> str:
+    """The rule file; a time-scaled one says so in its header."""
+    return dump_yaml(rules, HEADER + (header(time_scale) if time_scale != 1.0 else ""))

@@ -8,7 +8,7 @@ import click
 
 from synthmon.durations import Duration
 from synthmon.policy import PolicyError, load_policy
-from synthmon.rules.build import DEFAULT_RUNBOOK_URL, build_rules, to_yaml
+from synthmon.rules.build import build_rules, to_yaml
 
 
 @click.command("rules")
@@ -18,12 +18,18 @@ from synthmon.rules.build import DEFAULT_RUNBOOK_URL, build_rules, to_yaml
               help="Write the rule file here instead of stdout.")
 @click.option("--window", type=Duration("10s", "1d"), default=None,
               help="Override the policy's rolling window, e.g. 10m (10s to 1d).")
-@click.option("--runbook-url", default=DEFAULT_RUNBOOK_URL, show_default=True,
-              help="Base URL of RUNBOOK.md; each alert links to its section.")
+@click.option("--runbook-url", default=None,
+              help="Base URL of RUNBOOK.md; each alert links to its section (default: the "
+                   "policy's alerting.runbook_url).")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True, max=1000), default=1.0,
+              show_default=True, metavar="FACTOR",
+              help="Multiply every range window and `for:` by FACTOR (e.g. 0.0667 for monitors "
+                   "at 4 s instead of 60 s). For end-to-end tests only: the file says so.")
 @click.option("--update-runbook", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Rewrite the generated blocks of this RUNBOOK.md from the policy instead.")
 def rules_command(policy_path: str | None, out: str | None, window: float | None,
-                  runbook_url: str, update_runbook: str | None) -> None:
+                  runbook_url: str | None, time_scale: float,
+                  update_runbook: str | None) -> None:
     """The policy as Prometheus recording and alerting rules (YAML).
 
     Every rollback criterion pages; rising 4xx/5xx/latency open tickets; the SLO gets
@@ -33,8 +39,9 @@ def rules_command(policy_path: str | None, out: str | None, window: float | None
         _update_runbook(Path(update_runbook), policy_path)
         return
     try:
-        text = to_yaml(build_rules(load_policy(policy_path), window=window,
-                                   runbook_url=runbook_url))
+        rules = build_rules(load_policy(policy_path), window=window, runbook_url=runbook_url,
+                            time_scale=time_scale)
+        text = to_yaml(rules, time_scale)
     except (PolicyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if out is None:

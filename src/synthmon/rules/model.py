@@ -6,10 +6,16 @@ threshold or a query of its own. A missing criterion or query part fails with it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from synthmon.alerting.settings import AlertingSettings, read_alerting
 from synthmon.durations import prometheus_form
 from synthmon.policy import Criterion, Policy, PolicyError
+from synthmon.rules.promql import LATENCY_SLO
+
+# A P95 target: at most this share of requests may be slower than the SLO's latency.
+P95_ALLOWED_SLOW = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,10 @@ class RuleInputs:
     phases: tuple[Phase, ...]
     # What `{route}` stands for in the criteria's PromQL, as the gate fills it.
     route_regex: str
+    alerting: AlertingSettings
+    # The latency SLO's slow and all requests (alerting.slo_burn.latency.promql), shaped as a
+    # criterion so that it is recorded like one; its threshold is the share allowed slow.
+    latency_slo: Criterion
 
     def criterion(self, criterion_id: str, *parts: str) -> Criterion:
         """The criterion, which must have these PromQL parts (numerator, value, ...)."""
@@ -47,6 +57,21 @@ class RuleInputs:
         return found
 
 
+def _latency_slo(alerting: AlertingSettings, latency_slo_ms: float) -> Criterion:
+    numerator = alerting.latency_promql["numerator"]
+    buckets = {float(le) for le in re.findall(r'le="([0-9.eE+-]+)"', numerator)}
+    if buckets != {latency_slo_ms / 1000}:
+        raise PolicyError(
+            "alerting.slo_burn.latency.promql.numerator: its le bucket "
+            f"({', '.join(f'{b:g}' for b in sorted(buckets)) or 'none'}) must be the SLO's "
+            f"latency, le=\"{latency_slo_ms / 1000:g}\" (slo.latency_p95_ms: {latency_slo_ms:g})")
+    return Criterion(
+        id=LATENCY_SLO, title=f"requests slower than {latency_slo_ms:g} ms",
+        source="prometheus", metric="latency_slo", comparison="absolute",
+        threshold=P95_ALLOWED_SLOW, unit="ratio", min_samples=alerting.burn_min_requests,
+        promql=dict(alerting.latency_promql))
+
+
 def read_inputs(policy: Policy, window: str | float | None = None) -> RuleInputs:
     """`window` (a duration, or seconds) overrides the policy's rolling window."""
     data = policy.data
@@ -55,6 +80,7 @@ def read_inputs(policy: Policy, window: str | float | None = None) -> RuleInputs
         Phase(str(name), float(p["traffic_percent"]), prometheus_form(p["duration"]))
         for name, p in data["phases"].items()
     )
+    alerting = read_alerting(policy)
     return RuleInputs(
         window=prometheus_form(window if window is not None else data["window"]),
         availability=policy.slo_availability,
@@ -63,4 +89,6 @@ def read_inputs(policy: Policy, window: str | float | None = None) -> RuleInputs
         criteria={c.id: c for c in policy.criteria},
         phases=phases,
         route_regex=policy.critical_route_regex(),
+        alerting=alerting,
+        latency_slo=_latency_slo(alerting, policy.latency_slo_ms),
     )

@@ -12,8 +12,7 @@ from synthmon import durations
 from synthmon.policy import Criterion
 from synthmon.promql_templates import output_labels
 
-# Windows the rules need: the SRE workbook's burn-rate pairs, plus trend windows.
-BURN_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+# The trend windows (the burn-rate windows come from the policy's alerting.slo_burn).
 TREND_SHORT = "30m"
 TREND_LONG = "1d"
 
@@ -22,11 +21,14 @@ TREND_LONG = "1d"
 TRENDED = ("http_5xx_rate", "http_4xx_non_user_rate", "schema_failure_rate",
            "latency_p95_critical")
 ERROR_BUDGET = "error_budget_burn"
+# The latency SLO's recorded series carry this name (it is no rollback criterion).
+LATENCY_SLO = "latency_slo"
 
 # The parts of a criterion's PromQL that are recorded as they are; `ratio` is recorded from
 # the numerator and denominator.
 PARTS = ("numerator", "denominator", "value", "count")
 RATIO = "ratio"
+
 
 def by_length(windows: set[str]) -> list[str]:
     """Shortest first; ties (60m and 1h) in name order, so the file never changes between

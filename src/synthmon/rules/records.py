@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthmon import durations
+from synthmon.alerting.settings import BurnWindow
 from synthmon.policy import Criterion
 from synthmon.promql_templates import COHORTS
 from synthmon.rules import promql as q
@@ -38,8 +39,16 @@ def criterion_windows(inputs: RuleInputs, criterion_id: str) -> list[str]:
     if criterion_id in q.TRENDED:
         wanted |= {q.TREND_SHORT, q.TREND_LONG}
     if criterion_id == q.ERROR_BUDGET:
-        wanted |= {*q.BURN_WINDOWS, *phase_windows(inputs)}
+        wanted |= {*burn_windows(inputs.alerting.availability_burn), *phase_windows(inputs)}
     return q.by_length(wanted)
+
+
+def burn_windows(pairs: tuple[BurnWindow, ...]) -> set[str]:
+    return {window for pair in pairs for window in (pair.long, pair.short)}
+
+
+def latency_slo_series(inputs: RuleInputs, part: str, window: str) -> str:
+    return q.record_name(inputs.latency_slo, part, window)
 
 
 def ratio(numerator: str, denominator: str) -> str:
@@ -74,4 +83,6 @@ def recording_rules(inputs: RuleInputs) -> list[dict[str, Any]]:
     for criterion in inputs.criteria.values():
         for window in criterion_windows(inputs, criterion.id):
             rules.extend(_criterion_records(inputs, criterion, window))
+    for window in q.by_length(burn_windows(inputs.alerting.latency_burn)):
+        rules.extend(_criterion_records(inputs, inputs.latency_slo, window))
     return rules

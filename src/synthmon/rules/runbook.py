@@ -12,6 +12,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from synthmon import durations
+from synthmon.alerting import names
+from synthmon.alerting.settings import read_alerting
 from synthmon.policy import Policy
 from synthmon.rules.build import alerts_of, build_rules
 
@@ -93,7 +96,8 @@ def alerts(policy: Policy) -> str:
     for rule in alerts_of(build_rules(policy)):
         labels = rule["labels"]
         kind = (labels.get("criterion") or labels.get("trend")
-                or f"SLO burn {labels.get('burn_rate')}x")
+                or ("synthetic monitor" if labels.get("component") == "synthetic" else None)
+                or f"{labels.get('slo')} SLO burn {labels.get('burn_rate')}x")
         summary = re.sub(r"\{\{ \$labels\.(\w+) \}\}", r"<\1>", rule["annotations"]["summary"])
         if (rule["alert"], summary) in seen:
             continue
@@ -103,9 +107,38 @@ def alerts(policy: Policy) -> str:
     return "\n".join(rows)
 
 
+def maintenance(policy: Policy) -> str:
+    """The policy's recurring windows (muted by Alertmanager itself) and the amtool commands
+    that silence the synthetic monitor for a one-off window."""
+    settings = read_alerting(policy)
+    url = f"--alertmanager.url={settings.alertmanager_url}"
+    rows = ["| window | when | muted |", "|---|---|---|"]
+    for w in settings.maintenance:
+        rows.append(f"| `{w.name}` | {', '.join(w.weekdays)} {w.start}-{w.end} {w.location} | "
+                    f"{', '.join(w.mute)} |")
+    if not settings.maintenance:
+        rows.append("| (none) | | |")
+    minutes = settings.maintenance[0].minutes if settings.maintenance else 60
+    length = durations.prometheus_form(minutes * 60)
+    production = [name for name, t in policy.targets.items()
+                  if t.get("environment") == "production"]
+    lines = [*rows, "",
+             "A one-off window (a migration, a provider's maintenance): silence the synthetic "
+             "monitor's alerts for one target, from a given start (RFC 3339, UTC) for its "
+             "length, then check and, if the work ends early, expire it:", ""]
+    for target in production:
+        lines.append(f"    amtool silence add {url} --author=\"TODO(name-ic)\" "
+                     f"--comment=\"planned maintenance of {target}: TODO(change-ticket)\" "
+                     f"--start=YYYY-MM-DDTHH:MM:00Z --duration={length} "
+                     f"'component=\"{names.COMPONENT}\"' 'target=\"{target}\"'")
+    lines += [f"    amtool silence query {url} 'component=\"{names.COMPONENT}\"'",
+              f"    amtool silence expire {url} SILENCE_ID"]
+    return "\n".join(lines)
+
+
 GENERATORS: dict[str, Callable[[Policy], str]] = {
     "endpoints": endpoints, "slo": slo, "thresholds": thresholds, "phases": phases,
-    "alerts": alerts,
+    "alerts": alerts, "maintenance": maintenance,
 }
 
 
