@@ -69,7 +69,7 @@ def _latency_slo(alerting: AlertingSettings, latency_slo_ms: float) -> Criterion
         id=LATENCY_SLO, title=f"requests slower than {latency_slo_ms:g} ms",
         source="prometheus", metric="latency_slo", comparison="absolute",
         threshold=P95_ALLOWED_SLOW, unit="ratio", min_samples=alerting.burn_min_requests,
-        promql=dict(alerting.latency_promql))
+        promql=dict(alerting.latency_promql), min_runs=0, markers=(), early_rollback=False)
 
 
 def read_inputs(policy: Policy, window: str | float | None = None) -> RuleInputs:
