@@ -39,7 +39,9 @@ class StubPrometheus(BaseHTTPRequestHandler):
     queries: ClassVar[list[str]] = []
 
     def do_GET(self):
-        query = parse_qs(urlparse(self.path).query).get("query", [""])[0]
+        params = parse_qs(urlparse(self.path).query)
+        query = params.get("query", [""])[0]
+        stamp = float(params.get("time", ["0"])[0])  # as Prometheus: the evaluation time
         StubPrometheus.queries.append(query)
         value = 1.0 if query == "vector(1)" else 0.0
         for needle, cohort, answer in self.answers:
@@ -48,7 +50,7 @@ class StubPrometheus(BaseHTTPRequestHandler):
         if "requests_total" in query and "5xx" not in query and "4xx" not in query:
             value = 100000.0
         body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
-            {"metric": {}, "value": [0, str(value)]}]}}).encode()
+            {"metric": {}, "value": [stamp, str(value)]}]}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -118,12 +120,12 @@ def test_without_prometheus_signup_is_not_applicable_and_said(tmp_path, summarie
     assert "NOT evaluated" in decision["summary"]
 
 
-def test_errors_of_the_gate_itself_hold(tmp_path, summaries):
+def test_errors_of_the_gate_itself_exit_3_never_hold(tmp_path, summaries):
     result = CliRunner().invoke(main, ["gate", "--phase", "25"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3 and "give --canary URL" in result.output
     result = CliRunner().invoke(main, ["gate", "--phase", "nine", "--canary", "x",
                                        "--control", "y"])
-    assert result.exit_code == 2 and "no such phase" in result.output
+    assert result.exit_code == 3 and "no such phase" in result.output
 
 
 class HealthyPrometheus(StubPrometheus):
@@ -192,10 +194,11 @@ class SparsePrometheus(HealthyPrometheus):
     the quantile of an empty histogram is empty)."""
 
     def do_GET(self):
-        query = parse_qs(urlparse(self.path).query).get("query", [""])[0]
+        params = parse_qs(urlparse(self.path).query)
+        query = params.get("query", [""])[0]
         if 'status_class="5xx"' in query or "time_to_value_seconds" in query:
             if "time_to_value_seconds_count" in query:
-                result = [{"metric": {}, "value": [0, "0"]}]
+                result = [{"metric": {}, "value": [float(params["time"][0]), "0"]}]
             else:
                 result = []
             body = json.dumps({"status": "success", "data": {"resultType": "vector",

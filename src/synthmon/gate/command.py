@@ -1,11 +1,14 @@
-"""`synthmon gate`: canary vs control over the window -> go (0), rollback (1) or hold (2).
+"""`synthmon gate`: canary vs control over the window -> go (0), rollback (1), hold (2), or
+could not evaluate (3).
 
-Errors of the gate itself (bad options, unreadable inputs) exit 2 as well: a gate that
-cannot decide holds, it never says go and never triggers a rollback by accident."""
+A gate that cannot evaluate (bad options, an unreadable policy or input, a crash) exits 3
+with one sentence, never 2: a hold means "wait and ask again", and a broken invocation
+does not get better by waiting. It never says go and never triggers a rollback by accident."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import time
@@ -15,60 +18,26 @@ import click
 
 from synthmon import durations
 from synthmon.durations import Duration
-from synthmon.gate.approvals import approval_status, ledger_path
-from synthmon.gate.baseline_input import BaselineError, load_baseline
-from synthmon.gate.collect import (
-    CohortRunner,
-    CollectError,
-    SideBySide,
-    read_history,
-    read_summary_samples,
-    suite_dir,
-)
-from synthmon.gate.decide import evaluate
-from synthmon.gate.model import Baseline, Decision, GateInput
-from synthmon.gate.prometheus import PrometheusClient, PrometheusError
+from synthmon.gate.collect import CollectError, read_summary_samples
+from synthmon.gate.engine import GateEngine
+from synthmon.gate.errors import GateError, GateGroup, remember_out
+from synthmon.gate.model import EXIT_HOLD, Decision
 from synthmon.gate.report import write_decision
-from synthmon.policy import Policy, PolicyError, load_policy
-from synthmon.samples import Sample
+from synthmon.gate.sources import HistorySource, LiveSource
+from synthmon.gate.watch import evaluations, judge
+
+EXITS_HELP = ("Exit status: 0 go, 1 rollback, 2 hold (not enough data, or a source is down: "
+              "wait and ask again), 3 could not evaluate (a usage error, an unreadable policy "
+              "or input, an internal error; decision.json then says verdict `error`).")
 
 
-class GateError(click.ClickException):
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"synthmon gate: {self.message} (verdict: hold, exit 2)", err=True)
-
-
-class _DeadPrometheus(PrometheusClient):
-    """Prometheus failed the probe: every query fails at once with the same reason,
-    instead of each waiting for its own timeout."""
-
-    def __init__(self, url: str, reason: str):
-        super().__init__(url)
-        self.reason = reason
-
-    def query(self, promql: str):  # type: ignore[override]
-        self.sent.append(promql)
-        raise PrometheusError(self.reason)
-
-
-def _prometheus(url: str | None, policy: Policy) -> PrometheusClient | None:
-    if not url:
-        return None
-    client = PrometheusClient(url, float(policy.gate["prometheus_timeout_s"]))
-    try:
-        client.query("vector(1)")
-    except PrometheusError as exc:
-        return _DeadPrometheus(url, str(exc))
-    client.sent.clear()
-    return client
-
-
-@click.command("gate")
+@click.group("gate", cls=GateGroup, invoke_without_command=True,
+             epilog=EXITS_HELP + " Subcommands: `gate serve` (the gate as a service for "
+             "Argo Rollouts, Flagger and the ship-room), `gate plan` (what each phase can "
+             "detect).")
 @click.option("--canary", "canary_url", help="Base URL of the canary cohort.")
 @click.option("--control", "control_url", help="Base URL of the control cohort.")
-@click.option("--phase", required=True, help="Ramp phase: 5, 25, 50, bake or 100.")
+@click.option("--phase", default=None, help="Ramp phase: 5, 25, 50, bake or 100. Required.")
 @click.option("--window", type=Duration("1s", "1d"), default=None,
               help="Rolling window, e.g. 15m or 20s, 1s to 1d (default: policy).")
 @click.option("--prometheus", "prometheus_url", default=None,
@@ -91,31 +60,36 @@ def _prometheus(url: str | None, policy: Policy) -> PrometheusClient | None:
 @click.option("--ledger", default=None, help="Approvals ledger (default: policy).")
 @click.option("--suite-dir", default=None, help="Where the suite lives (pytest.ini, tests/).")
 @click.option("--policy", "policy_path", default=None, help="canary-policy.yaml to use.")
-def gate_command(canary_url: str | None, control_url: str | None, phase: str,
-                 window: float | None, prometheus_url: str | None, baseline_file: str | None,
-                 history_file: str | None, canary_summary: tuple[str, ...],
-                 control_summary: tuple[str, ...], out_dir: str | None, watch: bool,
-                 watch_for: float | None, interval: float | None, on_rollback: str | None,
-                 ledger: str | None, suite_dir: str | None, policy_path: str | None) -> None:
-    """Canary vs control over the window: go (exit 0), rollback (1) or hold (2).
+@click.pass_context
+def gate_command(ctx: click.Context, canary_url: str | None, control_url: str | None,
+                 phase: str | None, window: float | None, prometheus_url: str | None,
+                 baseline_file: str | None, history_file: str | None,
+                 canary_summary: tuple[str, ...], control_summary: tuple[str, ...],
+                 out_dir: str | None, watch: bool, watch_for: float | None,
+                 interval: float | None,
+                 on_rollback: str | None, ledger: str | None, suite_dir: str | None,
+                 policy_path: str | None) -> None:
+    """Canary vs control over the window: go (exit 0), rollback (1), hold (2), error (3).
 
     Runs the suite (the phase's scope) against both cohorts side by side, paced, for the
     window; or reads --history / --canary-summary and --control-summary. Writes
     decision.json and decision.md."""
-    try:
-        policy = load_policy(policy_path)
-        phase_conf = policy.phase(phase)
-        window_s = window if window is not None else policy.window_s
-    except PolicyError as exc:
-        raise GateError(str(exc)) from exc
-    baseline, notes = _baseline(baseline_file)
+    if ctx.invoked_subcommand is not None:
+        return
+    if phase is None:
+        raise click.UsageError("Missing option '--phase'.", ctx)
     out = Path(out_dir or f"reports/gate/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
                           f"-phase-{phase}")
-    ctx = _Context(policy, phase, phase_conf, window_s, baseline, notes, out,
-                   _prometheus(prometheus_url, policy), ledger)
+    remember_out(out)
+    engine = GateEngine.from_options(policy_path, phase, window, prometheus_url, baseline_file,
+                                     ledger)
+    total, every = watch_params(engine, watch_for, interval)  # bad durations fail first
     if canary_summary or control_summary:
         if not (canary_summary and control_summary):
             raise GateError("give both --canary-summary and --control-summary")
+        if watch:
+            raise GateError("--watch re-evaluates a live or --history window; summary files "
+                            "are read once (drop --watch)")
         try:
             canary = [s for p in canary_summary for s in read_summary_samples(Path(p))]
             control = [s for p in control_summary for s in read_summary_samples(Path(p))]
@@ -123,65 +97,67 @@ def gate_command(canary_url: str | None, control_url: str | None, phase: str,
             raise GateError(str(exc)) from exc
         starts = [s.started_at for s in canary + control]
         elapsed = (max(starts) - min(starts)) if starts else 0.0
-        ctx.finish(ctx.decide(canary, control, max(elapsed, 1.0)))
-    elif history_file:
-        _from_history(ctx, Path(history_file), watch, watch_for, interval, on_rollback)
+        _exit(finish(engine.evaluate(canary, control, max(elapsed, 1.0), debug_dir=out), out))
+    if history_file:
+        source: HistorySource | LiveSource = HistorySource(Path(history_file))
+    elif canary_url and control_url:
+        source = LiveSource(engine.policy, engine.phase_conf()["scope"], canary_url,
+                            control_url, suite_dir)
     else:
-        if not (canary_url and control_url):
-            raise GateError("give --canary URL and --control URL (or --history, or the "
-                            "--canary-summary/--control-summary pair)")
-        _live(ctx, canary_url, control_url, suite_dir, watch, watch_for, interval, on_rollback)
+        raise GateError("give --canary URL and --control URL (or --history, or the "
+                        "--canary-summary/--control-summary pair)")
+    if not watch:
+        _exit(_once(engine, source, out))
+    first = 0.0 if isinstance(source, HistorySource) else every
+    code = EXIT_HOLD
+    for decision, at_s in evaluations(engine, source, every, total, first, debug_dir=out):
+        code = finish(decision, out)
+        log_watch(out, decision, at_s)
+        if decision.verdict == "rollback":
+            if on_rollback:
+                run_on_rollback(on_rollback, out)
+            break
+    if isinstance(source, LiveSource):
+        source.keep_samples(out)
+    _exit(code)
 
 
-def _baseline(path: str | None) -> tuple[Baseline | None, list[str]]:
-    if not path:
-        return None, ["No --baseline given: the 'vs baseline' criteria compare with the control."]
-    if not Path(path).is_file():
-        return None, [f"Baseline {path} does not exist: the 'vs baseline' criteria compare "
-                      "with the control."]
+def _once(engine: GateEngine, source: HistorySource | LiveSource, out: Path) -> int:
+    if isinstance(source, LiveSource):
+        scope = engine.phase_conf()["scope"] or "every check"
+        click.echo(f"gate: running the suite against canary and control for "
+                   f"{engine.window_s:g} s (scope: {scope})")
+        source.start(engine.window_s)
+        try:
+            source.join()
+        finally:
+            source.stop()
+        source.keep_samples(out)
+        # The whole run is the window: every sample gathered since the start counts, the
+        # last run's included even when it ended after the window.
+        window = source.window(time.time(), math.inf)
+        return finish(engine.evaluate(window.canary, window.control, window.elapsed_s,
+                                      window.notes, debug_dir=out), out)
+    decision, _ = judge(engine, source, time.time(), out)
+    return finish(decision, out)
+
+
+def _exit(code: int) -> None:
+    raise SystemExit(code)
+
+
+def finish(decision: Decision, out: Path) -> int:
+    """Write the decision, say it, and return its exit code."""
     try:
-        return load_baseline(path), []
-    except BaselineError as exc:
-        raise GateError(str(exc)) from exc
+        json_path, md_path = write_decision(decision, out)
+    except OSError as exc:
+        raise GateError(f"cannot write the decision to {out}: {exc.strerror or exc}") from exc
+    click.echo(decision.summary)
+    click.echo(f"decision: {md_path} and {json_path.name} (exit {decision.exit_code})")
+    return decision.exit_code
 
 
-class _Context:
-    def __init__(self, policy: Policy, phase: str, phase_conf: dict, window_s: float,
-                 baseline: Baseline | None, notes: list[str], out: Path,
-                 prometheus: PrometheusClient | None, ledger: str | None):
-        self.policy, self.phase, self.phase_conf = policy, phase, phase_conf
-        self.window_s, self.baseline, self.notes, self.out = window_s, baseline, notes, out
-        self.prometheus, self.ledger = prometheus, ledger
-
-    def decide(self, canary: list[Sample], control: list[Sample], elapsed_s: float,
-               extra_notes: list[str] | None = None) -> Decision:
-        inp = GateInput(
-            canary=canary, control=control, elapsed_s=elapsed_s, phase=self.phase,
-            traffic_share=float(self.phase_conf["traffic_percent"]) / 100,
-            phase_duration_s=durations.parse(self.phase_conf["duration"]),
-            window_s=self.window_s, baseline=self.baseline, scope=self.phase_conf["scope"],
-            notes=self.notes + (extra_notes or []))
-        decision = evaluate(self.policy, inp, self.prometheus)
-        if decision.verdict == "go":
-            builds = sorted({s.build_id for s in canary})
-            status = approval_status(
-                ledger_path(str(self.policy.path), self.ledger), self.phase,
-                self.policy.approvals, builds[0] if len(builds) == 1 else None)
-            decision.approvals = status
-            decision.summary += (". Approvals missing: " + ", ".join(status["missing"])
-                                 if status["missing"] else ". Every approval is recorded.")
-        return decision
-
-    def finish(self, decision: Decision, exit_now: bool = True) -> int:
-        json_path, md_path = write_decision(decision, self.out)
-        click.echo(decision.summary)
-        click.echo(f"decision: {md_path} and {json_path.name} (exit {decision.exit_code})")
-        if exit_now:
-            raise SystemExit(decision.exit_code)
-        return decision.exit_code
-
-
-def _run_on_rollback(command: str, decision_dir: Path) -> None:
+def run_on_rollback(command: str, decision_dir: Path) -> None:
     env = {**os.environ, "SYNTHMON_DECISION": str(decision_dir / "decision.json")}
     click.echo(f"running --on-rollback: {command}")
     try:
@@ -191,22 +167,7 @@ def _run_on_rollback(command: str, decision_dir: Path) -> None:
         click.echo("--on-rollback did not finish within 300 s; left it", err=True)
 
 
-def _keep_samples(out: Path, runners: list[CohortRunner]) -> None:
-    """The samples the decision was made on, beside it (in summary.json's shape): the
-    evidence can be re-read, and the decision replayed offline with --canary-summary
-    out/canary.summary.json --control-summary out/control.summary.json."""
-    out.mkdir(parents=True, exist_ok=True)
-    for runner in runners:
-        path = out / f"{runner.cohort}.summary.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cohort": runner.cohort, "target": runner.url,
-                                   "runs": runner.runs,
-                                   "requests": [s.to_dict() for s in runner.samples]}),
-                       encoding="utf-8")
-        tmp.replace(path)
-
-
-def _log_watch(out: Path, decision: Decision, at_s: float) -> None:
+def log_watch(out: Path, decision: Decision, at_s: float) -> None:
     """One line per --watch evaluation (decision.md holds only the latest): the sequence
     of verdicts through the phase, for the ship-room and the post-mortem."""
     out.mkdir(parents=True, exist_ok=True)
@@ -216,91 +177,10 @@ def _log_watch(out: Path, decision: Decision, at_s: float) -> None:
                   + "\n")
 
 
-def _watch_params(ctx: _Context, watch_for: float | None, interval: float | None
-                  ) -> tuple[float, float]:
-    total = watch_for if watch_for is not None else durations.parse(ctx.phase_conf["duration"])
-    every = interval if interval is not None else float(ctx.policy.gate["watch_interval_s"])
+def watch_params(engine: GateEngine, watch_for: float | None, interval: float | None
+                 ) -> tuple[float, float]:
+    """(how long to watch, how often to evaluate), from the options or the policy."""
+    total = (watch_for if watch_for is not None
+             else durations.parse(engine.phase_conf()["duration"]))
+    every = interval if interval is not None else float(engine.policy.gate["watch_interval_s"])
     return max(total, every), every
-
-
-def _live(ctx: _Context, canary_url: str, control_url: str, suite: str | None, watch: bool,
-          watch_for: float | None, interval: float | None, on_rollback: str | None) -> None:
-    try:
-        cwd = suite_dir(suite)
-    except CollectError as exc:
-        raise GateError(str(exc)) from exc
-    gate = ctx.policy.gate
-    runners = [CohortRunner(url, cohort, ctx.phase_conf["scope"], cwd,
-                            float(gate["pacing_s"]),
-                            float(gate["run_timeout_s"]),
-                            policy_path=str(ctx.policy.path))
-               for url, cohort in ((canary_url, "canary"), (control_url, "control"))]
-    both = SideBySide(runners)
-    if not watch:
-        click.echo(f"gate: running the suite against canary and control for "
-                   f"{ctx.window_s:g} s (scope: {ctx.phase_conf['scope'] or 'every check'})")
-        both.start(ctx.window_s)
-        both.join()
-        elapsed = time.time() - both.started_at
-        notes = [f for r in runners for f in r.failures[:3]]
-        _keep_samples(ctx.out, runners)
-        ctx.finish(ctx.decide(runners[0].samples, runners[1].samples, elapsed, notes))
-        return
-    total, every = _watch_params(ctx, watch_for, interval)
-    both.start(total)
-    tripped = False
-    code = 2
-    try:
-        while True:
-            end = time.time() + every
-            while time.time() < end and both.alive:
-                time.sleep(0.5)
-            now = time.time()
-            since = max(both.started_at, now - ctx.window_s)
-            notes = [f for r in runners for f in r.failures[-3:]]
-            decision = ctx.decide(runners[0].since(since), runners[1].since(since),
-                                  now - since, notes)
-            code = ctx.finish(decision, exit_now=False)
-            _log_watch(ctx.out, decision, now - both.started_at)
-            if decision.verdict == "rollback" and not tripped:
-                tripped = True
-                if on_rollback:
-                    _run_on_rollback(on_rollback, ctx.out)
-                break
-            if not both.alive:
-                break
-    finally:
-        both.cancel()
-        _keep_samples(ctx.out, runners)
-    raise SystemExit(code)
-
-
-def _from_history(ctx: _Context, path: Path, watch: bool, watch_for: float | None,
-                  interval: float | None, on_rollback: str | None) -> None:
-    def once() -> Decision:
-        now = time.time()
-        try:
-            canary = read_history(path, now - ctx.window_s, now, "canary")
-            control = read_history(path, now - ctx.window_s, now, "control")
-        except (CollectError, Exception) as exc:  # the store is someone else's: any failure holds
-            raise GateError(f"cannot read the history store {path}: {exc}") from exc
-        return ctx.decide(canary, control, ctx.window_s)
-
-    if not watch:
-        ctx.finish(once())
-        return
-    total, every = _watch_params(ctx, watch_for, interval)
-    deadline = time.time() + total
-    code = 2
-    while True:
-        decision = once()
-        code = ctx.finish(decision, exit_now=False)
-        _log_watch(ctx.out, decision, total - (deadline - time.time()))
-        if decision.verdict == "rollback":
-            if on_rollback:
-                _run_on_rollback(on_rollback, ctx.out)
-            break
-        if time.time() + every > deadline:
-            break
-        time.sleep(every)
-    raise SystemExit(code)

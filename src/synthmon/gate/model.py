@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from synthmon.samples import Sample
 
 Verdict = Literal["go", "rollback", "hold", "not_applicable"]
-EXIT_CODES = {"go": 0, "rollback": 1, "hold": 2}
+# What a whole evaluation says. `error`: the gate could not evaluate (bad options, an
+# unreadable policy, a crash); it has its own exit so that no caller reads it as a hold
+# (wait and ask again) or a rollback (move traffic).
+Outcome = Literal["go", "rollback", "hold", "error"]
+EXIT_GO, EXIT_ROLLBACK, EXIT_HOLD, EXIT_ERROR = 0, 1, 2, 3
+EXIT_CODES = {"go": EXIT_GO, "rollback": EXIT_ROLLBACK, "hold": EXIT_HOLD, "error": EXIT_ERROR}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +75,7 @@ class CriterionResult:
 
 @dataclass(slots=True)
 class Decision:
-    verdict: Literal["go", "rollback", "hold"]
+    verdict: Outcome
     summary: str
     phase: str
     criteria: list[CriterionResult]
@@ -93,3 +99,10 @@ class Decision:
         data["exit_code"] = self.exit_code
         data["tripped"] = self.tripped()
         return data
+
+    @classmethod
+    def failed(cls, phase: str, reason: str, inputs: dict[str, Any] | None = None) -> Decision:
+        """The decision of an evaluation that could not be made: no criteria, the reason."""
+        return cls(verdict="error", summary=f"ERROR: the gate could not evaluate: {reason}",
+                   phase=phase, criteria=[], inputs=dict(inputs or {}),
+                   generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))

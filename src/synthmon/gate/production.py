@@ -36,7 +36,7 @@ def evaluate_production(criterion: Criterion, inp: GateInput, policy: Policy,
     def ask(key: str, cohort: str) -> float:
         promql = criterion.query(key, cohort, window, route_re)
         sent.append(promql)
-        value, labels = prometheus.query(promql)
+        value, labels = prometheus.query(promql, inp.window_s)
         if value is None and key in ("numerator", "count"):
             # A counter of bad (or completed) events that never incremented has no series
             # at all: empty is zero events. The denominator says whether data exists.

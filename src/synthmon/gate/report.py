@@ -85,6 +85,10 @@ def _samples(r: CriterionResult) -> str:
 def render_markdown(d: Decision) -> str:
     lines = [f"# Gate decision, phase {d.phase}: {d.verdict.upper()} (exit {d.exit_code})", ""]
     lines += [d.summary, ""]
+    if d.verdict == "error":
+        lines.append("Nothing was judged: this is not a hold, and no earlier verdict stands. "
+                     "Fix the cause and run the gate again.")
+        return "\n".join(lines)
     for note in d.notes:
         lines.append(f"> {note}")
     if d.notes:

@@ -47,3 +47,14 @@ def out_of_scope_reason(criterion: Criterion, scope: str, phase: str) -> str | N
                 f"marked {', '.join(criterion.markers)}, which the phase's scope `{scope}` "
                 "excludes (no canary traffic reaches them yet)")
     return None
+
+
+def scope_problem(scope: str) -> str | None:
+    """Why a phase's scope is not a pytest marker expression, or None when it is one."""
+    if not scope.strip():
+        return None
+    try:
+        Expression.compile(scope)
+    except SyntaxError as exc:  # what pytest's -m grammar raises
+        return f"`{scope}` is not a pytest marker expression ({exc.msg})"
+    return None
