@@ -110,6 +110,31 @@ def gather(policy: Policy, canary_url: str, control_url: str, window_s: float,
                   time.time() - both.started_at)
 
 
+def gather_runs(policy: Policy, canary_url: str, control_url: str, runs: int,
+                ceiling_s: float, scope: str = "", cwd: Path | None = None,
+                pacing_s: float | None = None) -> Window:
+    """As gather(), but until each cohort has finished `runs` suite runs (a busy host runs
+    fewer per minute), or `ceiling_s` has passed: whichever comes first."""
+    from synthmon.gate.collect import suite_dir
+
+    root = suite_dir(str(cwd) if cwd else None)
+    pace = float(policy.gate.get("pacing_s", 1.0)) if pacing_s is None else pacing_s
+    runners = [CohortRunner(url, cohort, scope, root, pace,
+                            float(policy.gate.get("run_timeout_s", 300)),
+                            policy_path=str(policy.path))
+               for url, cohort in ((canary_url, "canary"), (control_url, "control"))]
+    both = SideBySide(runners)
+    both.start(ceiling_s)
+    try:
+        while both.alive and min(len(_by_run(r.since(0.0))) for r in runners) < runs:
+            time.sleep(0.5)
+    finally:
+        both.stop.set()  # let the runs under way finish: they count
+        both.join()
+    return Window(_by_run(runners[0].samples), _by_run(runners[1].samples), both.started_at,
+                  time.time() - both.started_at)
+
+
 def _by_run(samples: list[Sample]) -> list[list[Sample]]:
     runs: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:

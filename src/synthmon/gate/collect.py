@@ -4,6 +4,7 @@ store). The gate never imports the plugin: it reads what pytest wrote."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -72,6 +73,8 @@ class CohortRunner:
     runs: int = 0
     failures: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _running: subprocess.Popen[str] | None = None
+    _aborted: bool = False
 
     def command(self, reports_dir: str) -> list[str]:
         # The reports dir goes through SYNTH_REPORTS_DIR (see run_once), not --reports-dir:
@@ -91,6 +94,7 @@ class CohortRunner:
             proc = subprocess.Popen(self.command(tmp), cwd=self.cwd, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True,
                                     env=env)
+            self._running = proc
             try:
                 output, _ = proc.communicate(timeout=self.run_timeout_s)
             except subprocess.TimeoutExpired:
@@ -99,6 +103,10 @@ class CohortRunner:
                 self.failures.append(f"a suite run against {self.cohort} passed the "
                                      f"{self.run_timeout_s:g} s run timeout and was killed")
                 return []
+            finally:
+                self._running = None
+            if self._aborted:
+                return []  # stopped mid-run: a partial run is not a run
             samples = read_summary_samples(Path(tmp))
             if proc.returncode not in (0, 1) or not samples:
                 tail = " | ".join(output.strip().splitlines()[-3:])
@@ -115,6 +123,15 @@ class CohortRunner:
             if len(self.failures) >= 3 and not self.samples:
                 return  # the suite cannot run at all: waiting longer will not help
             stop.wait(self.pacing_s)
+
+    def abort(self) -> None:
+        """Stop the suite run under way (its process group), so a stop does not wait for
+        it to finish; what it gathered is dropped."""
+        self._aborted = True
+        proc = self._running
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
 
     def since(self, t: float) -> list[Sample]:
         with self._lock:
@@ -144,7 +161,11 @@ class SideBySide:
             thread.join()
 
     def cancel(self) -> None:
+        """Stop both runners now, the suite runs under way included."""
         self.stop.set()
+        for runner, thread in zip(self.runners, self.threads, strict=False):
+            if thread.is_alive():
+                runner.abort()
         self.join()
 
     @property

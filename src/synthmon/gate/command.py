@@ -7,11 +7,15 @@ does not get better by waiting. It never says go and never triggers a rollback b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -32,9 +36,7 @@ EXITS_HELP = ("Exit status: 0 go, 1 rollback, 2 hold (not enough data, or a sour
 
 
 @click.group("gate", cls=GateGroup, invoke_without_command=True,
-             epilog=EXITS_HELP + " Subcommands: `gate serve` (the gate as a service for "
-             "Argo Rollouts, Flagger and the ship-room), `gate plan` (what each phase can "
-             "detect).")
+             epilog=EXITS_HELP)
 @click.option("--canary", "canary_url", help="Base URL of the canary cohort.")
 @click.option("--control", "control_url", help="Base URL of the control cohort.")
 @click.option("--phase", default=None, help="Ramp phase: 5, 25, 50, bake or 100. Required.")
@@ -54,6 +56,10 @@ EXITS_HELP = ("Exit status: 0 go, 1 rollback, 2 hold (not enough data, or a sour
 @click.option("--watch", is_flag=True, help="Re-evaluate every interval through the phase.")
 @click.option("--watch-for", type=Duration("1s", "7d"), default=None,
               help="How long to watch, 1s to 7d (default: the phase).")
+@click.option("--until-decided", is_flag=True,
+              help="With --watch: stop at the first go or rollback instead of watching on "
+                   "(a pipeline step that waits for the gate to decide; --watch-for bounds "
+                   "the wait, and a hold at its end exits 2).")
 @click.option("--interval", type=Duration("1s", "1h"), default=None,
               help="Watch interval, 1s to 1h (default: policy, 60 s).")
 @click.option("--on-rollback", default=None, help="Shell command run once on the first trip.")
@@ -66,9 +72,8 @@ def gate_command(ctx: click.Context, canary_url: str | None, control_url: str | 
                  baseline_file: str | None, history_file: str | None,
                  canary_summary: tuple[str, ...], control_summary: tuple[str, ...],
                  out_dir: str | None, watch: bool, watch_for: float | None,
-                 interval: float | None,
-                 on_rollback: str | None, ledger: str | None, suite_dir: str | None,
-                 policy_path: str | None) -> None:
+                 until_decided: bool, interval: float | None, on_rollback: str | None,
+                 ledger: str | None, suite_dir: str | None, policy_path: str | None) -> None:
     """Canary vs control over the window: go (exit 0), rollback (1), hold (2), error (3).
 
     Runs the suite (the phase's scope) against both cohorts side by side, paced, for the
@@ -110,16 +115,34 @@ def gate_command(ctx: click.Context, canary_url: str | None, control_url: str | 
         _exit(_once(engine, source, out))
     first = 0.0 if isinstance(source, HistorySource) else every
     code = EXIT_HOLD
-    for decision, at_s in evaluations(engine, source, every, total, first, debug_dir=out):
-        code = finish(decision, out)
-        log_watch(out, decision, at_s)
-        if decision.verdict == "rollback":
-            if on_rollback:
-                run_on_rollback(on_rollback, out)
-            break
+    stop = threading.Event()
+    with stop_on_sigterm(stop):
+        for decision, at_s in evaluations(engine, source, every, total, first, stop, out):
+            code = finish(decision, out)
+            log_watch(out, decision, at_s)
+            if decision.verdict == "rollback":
+                if on_rollback:
+                    run_on_rollback(on_rollback, out)
+                break
+            if until_decided and decision.verdict == "go":
+                break
     if isinstance(source, LiveSource):
         source.keep_samples(out)
     _exit(code)
+
+
+@contextlib.contextmanager
+def stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM ends a watch cleanly: the evaluation under way finishes and is stored, the
+    suite runs are stopped, the samples kept; the exit is the last evaluation's."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (CliRunner may call from another)
+        return
+    previous = signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _once(engine: GateEngine, source: HistorySource | LiveSource, out: Path) -> int:
