@@ -22,7 +22,8 @@ OLD, NEW = "scholarshipai_signup_completed_total", "scholarshipai_signup_finishe
 class AnsweringPrometheus(PrometheusClient):
     """Answers every query with 1000 and keeps what was sent."""
 
-    def query(self, promql: str) -> tuple[float | None, dict[str, str]]:
+    def query(self, promql: str, window_s: float | None = None
+              ) -> tuple[float | None, dict[str, str]]:
         self.sent.append(promql)
         return 1000.0, {}
 
