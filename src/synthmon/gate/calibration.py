@@ -92,22 +92,31 @@ class Window:
         return cls(_by_run(canary), _by_run(control), min(starts), max(ends) - min(starts))
 
 
-def gather(policy: Policy, canary_url: str, control_url: str, window_s: float,
-           scope: str = "", cwd: Path | None = None, pacing_s: float | None = None) -> Window:
-    """Run the suite against both cohorts side by side for the window, as the gate does."""
+def _side_by_side(policy: Policy, canary_url: str, control_url: str, scope: str,
+                  cwd: Path | None, pacing_s: float | None) -> SideBySide:
     from synthmon.gate.collect import suite_dir
 
     root = suite_dir(str(cwd) if cwd else None)
     pace = float(policy.gate["pacing_s"]) if pacing_s is None else pacing_s
-    runners = [CohortRunner(url, cohort, scope, root, pace,
-                            float(policy.gate["run_timeout_s"]),
-                            policy_path=str(policy.path))
-               for url, cohort in ((canary_url, "canary"), (control_url, "control"))]
-    both = SideBySide(runners)
+    return SideBySide([CohortRunner(url, cohort, scope, root, pace,
+                                    float(policy.gate["run_timeout_s"]),
+                                    policy_path=str(policy.path))
+                       for url, cohort in ((canary_url, "canary"), (control_url, "control"))])
+
+
+def _window(both: SideBySide) -> Window:
+    canary, control = both.runners
+    return Window(_by_run(canary.samples), _by_run(control.samples), both.started_at,
+                  time.time() - both.started_at)
+
+
+def gather(policy: Policy, canary_url: str, control_url: str, window_s: float,
+           scope: str = "", cwd: Path | None = None, pacing_s: float | None = None) -> Window:
+    """Run the suite against both cohorts side by side for the window, as the gate does."""
+    both = _side_by_side(policy, canary_url, control_url, scope, cwd, pacing_s)
     both.start(window_s)
     both.join()
-    return Window(_by_run(runners[0].samples), _by_run(runners[1].samples), both.started_at,
-                  time.time() - both.started_at)
+    return _window(both)
 
 
 def gather_runs(policy: Policy, canary_url: str, control_url: str, runs: int,
@@ -115,24 +124,15 @@ def gather_runs(policy: Policy, canary_url: str, control_url: str, runs: int,
                 pacing_s: float | None = None) -> Window:
     """As gather(), but until each cohort has finished `runs` suite runs (a busy host runs
     fewer per minute), or `ceiling_s` has passed: whichever comes first."""
-    from synthmon.gate.collect import suite_dir
-
-    root = suite_dir(str(cwd) if cwd else None)
-    pace = float(policy.gate.get("pacing_s", 1.0)) if pacing_s is None else pacing_s
-    runners = [CohortRunner(url, cohort, scope, root, pace,
-                            float(policy.gate.get("run_timeout_s", 300)),
-                            policy_path=str(policy.path))
-               for url, cohort in ((canary_url, "canary"), (control_url, "control"))]
-    both = SideBySide(runners)
+    both = _side_by_side(policy, canary_url, control_url, scope, cwd, pacing_s)
     both.start(ceiling_s)
     try:
-        while both.alive and min(len(_by_run(r.since(0.0))) for r in runners) < runs:
+        while both.alive and min(len(_by_run(r.since(0.0))) for r in both.runners) < runs:
             time.sleep(0.5)
     finally:
         both.stop.set()  # let the runs under way finish: they count
         both.join()
-    return Window(_by_run(runners[0].samples), _by_run(runners[1].samples), both.started_at,
-                  time.time() - both.started_at)
+    return _window(both)
 
 
 def _by_run(samples: list[Sample]) -> list[list[Sample]]:
