@@ -7,30 +7,18 @@ nothing listens beyond 127.0.0.1 and the load is bounded in requests and in time
 from __future__ import annotations
 
 import contextlib
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 import requests
-import yaml
-from support.sandbox_process import running_sandbox, stop_process
+from support.engines import firing_alerts, query, running_prometheus
+from support.sandbox_process import running_sandbox
+
+__all__ = ["SignupLoad", "firing_alerts", "prometheus", "query", "sandbox", "wait_for_targets"]
 
 HEADERS = {"User-Agent": "ScholarshipAI-Canary/1.0"}
-
-
-def _wait(what: str, ready, process: subprocess.Popen[bytes], log: Path,
-          timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start: {log.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.2)
 
 
 @contextlib.contextmanager
@@ -40,27 +28,10 @@ def sandbox(workdir: Path, name: str, *args: str) -> Iterator[str]:
         yield box.url
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 @contextlib.contextmanager
 def prometheus(workdir: Path, targets: dict[str, str], rule_file: Path) -> Iterator[str]:
     """Prometheus scraping each cohort's sandbox every second, with the cohort as a target
     label (as the canary's scrape config sets it), evaluating the rule file every second."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed, so the end-to-end gate test cannot run: "
-                    "run `make system-deps` (Debian's prometheus package) and try again")
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
                    "scrape_timeout": "900ms"},
@@ -72,27 +43,8 @@ def prometheus(workdir: Path, targets: dict[str, str], rule_file: Path) -> Itera
                                for cohort, url in targets.items()],
         }],
     }
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    log = workdir / "prometheus.log"
-    port = _free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, f"--config.file={workdir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={workdir / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}",
-             "--storage.tsdb.retention.time=1h", "--log.level=warn"],
-            stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait("prometheus", lambda: _answers(f"{url}/-/ready"), process, log)
+    with running_prometheus(workdir, config, "the end-to-end gate test") as url:
         yield url
-    finally:
-        stop_process(process)
-
-
-def query(prom: str, promql: str) -> list[dict[str, Any]]:
-    answer = requests.get(f"{prom}/api/v1/query", params={"query": promql}, timeout=5)
-    answer.raise_for_status()
-    return answer.json()["data"]["result"]
 
 
 def wait_for_targets(prom: str, cohorts: set[str], timeout: float = 30) -> None:
@@ -103,12 +55,6 @@ def wait_for_targets(prom: str, cohorts: set[str], timeout: float = 30) -> None:
             return
         time.sleep(0.5)
     raise RuntimeError(f"prometheus never scraped {cohorts} successfully")
-
-
-def firing_alerts(prom: str) -> list[dict[str, Any]]:
-    answer = requests.get(f"{prom}/api/v1/alerts", timeout=5)
-    answer.raise_for_status()
-    return [a for a in answer.json()["data"]["alerts"] if a["state"] == "firing"]
 
 
 class SignupLoad(threading.Thread):

@@ -84,6 +84,20 @@ def test_wrong_credentials_name_the_variable():
     assert "definitely-wrong-password" not in run.output
 
 
+def test_a_removed_credential_skips_the_checks_that_need_it_naming_the_variable(tmp_path):
+    """An empty variable is a removed secret: skipped (and so reported), never passed."""
+    with sandbox() as url:
+        run = run_suite(url, "-rs", "-k", "denied_the_provider or health_is_ok",
+                        env={"SYNTH_STUDENT_PASSWORD": ""}, reports_dir=str(tmp_path))
+    assert run.returncode == 0, run.output  # nothing failed: the skip is the monitor's to judge
+    assert "SYNTH_STUDENT_PASSWORD is set but empty" in run.output, run.output
+    summary = json.loads((tmp_path / "latest" / "summary.json").read_text())
+    outcomes = {c["check"].rsplit("::", 1)[1]: c["outcome"] for c in summary["checks"]}
+    assert outcomes == {"test_student_is_denied_the_provider_dashboard": "skipped",
+                        "test_health_is_ok": "passed"}, outcomes
+    assert summary["totals"]["skipped"] == 1 and summary["totals"]["passed"] == 1
+
+
 def test_a_check_that_passes_only_after_a_retry_is_reported_flaky():
     """Every other /health answers 503: the check passes on its retry and says so."""
     state = {"n": 0}

@@ -3,6 +3,11 @@
 Defaults are the sandbox's seeded accounts (docs/api-contract.md, "Seeded test accounts"),
 so `pytest` against the embedded sandbox needs no setup; against staging or production the
 scheduler sets the variables. A wrong or missing credential must say which variable to fix.
+
+A variable that is set but empty is a credential that was removed (a CI secret that no
+longer exists expands to an empty string): the checks that need it are skipped, naming the
+variable, and the monitor reports them as skipped (never as passed) and pages when critical
+checks skip.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ DEFAULT_PAYMENT_TOKEN = "tok_sandbox_visa"
 
 class CredentialError(Exception):
     """A credential is missing or rejected; the message names the variable to set."""
+
+
+class CredentialRemoved(CredentialError):
+    """The credential's variable is set but empty: the account is not available here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +63,10 @@ def account(role: str) -> Account:
     password = os.environ.get(password_var, password_default)
     for variable, value in ((email_var, email), (password_var, password)):
         if not value.strip():
-            raise CredentialError(f"{variable} is set but empty: set it to the {role} test "
-                                  f"account's {'email' if variable == email_var else 'password'}")
+            what = "email" if variable == email_var else "password"
+            raise CredentialRemoved(
+                f"{variable} is set but empty, so the {role} test account is not available: "
+                f"the checks that need it are skipped (set it to the account's {what})")
     register_secret(email, password)  # removed literally from anything written
     return Account(role, email, password, email_var, password_var)
 
@@ -63,7 +74,8 @@ def account(role: str) -> Account:
 def payment_token() -> str:
     token = os.environ.get(PAYMENT_TOKEN_VARIABLE, DEFAULT_PAYMENT_TOKEN).strip()
     if not token:
-        raise CredentialError(f"{PAYMENT_TOKEN_VARIABLE} is set but empty: set it to a sandbox "
-                              "payment token such as tok_sandbox_visa")
+        raise CredentialRemoved(f"{PAYMENT_TOKEN_VARIABLE} is set but empty, so the checks that "
+                                "pay are skipped (set it to a sandbox payment token such as "
+                                "tok_sandbox_visa)")
     register_secret(token)
     return token
