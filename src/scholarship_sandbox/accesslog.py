@@ -14,8 +14,11 @@ class AccessLog:
     def __init__(self, target: str | None) -> None:
         # None: stderr; "-": off (the overhead benchmark); anything else: a file appended to.
         self._enabled = target != "-"
-        self._own = target not in (None, "-")
-        self._stream: TextIO = open(target, "a", encoding="utf-8") if self._own else sys.stderr  # noqa: SIM115
+        self._own = False
+        self._stream: TextIO = sys.stderr
+        if target is not None and target != "-":
+            self._stream = open(target, "a", encoding="utf-8")  # noqa: SIM115
+            self._own = True
         self._lock = threading.Lock()
 
     def write(self, record: dict[str, Any]) -> None:

@@ -115,7 +115,7 @@ class TokenService:
 
     def rotate(self, presented: str, *, allow_reuse: bool) -> tuple[str, str, TokenPair]:
         """Spend `presented`, return (user_id, role, new pair). A spent token revokes its family."""
-        reused = False
+        refresh: str | None = None  # stays None when the presented token was already spent
         with self.storage.write() as conn:
             row = conn.execute(
                 "SELECT r.family_id, r.user_id, r.spent, r.expires_ts, f.revoked, u.role"
@@ -128,14 +128,14 @@ class TokenService:
                 # Someone holds a copy: revoke the whole family, the newest tokens included.
                 conn.execute("UPDATE token_families SET revoked = 1 WHERE id = ?",
                              (row["family_id"],))
-                reused = True
             elif row["revoked"]:
                 raise Problem("invalid-token", "The refresh token was revoked")
             else:
                 conn.execute("UPDATE refresh_tokens SET spent = 1 WHERE token_hash = ?",
                              (_sha256(presented),))
                 refresh = self.refresh_token(conn, row["user_id"], row["family_id"])
-        if reused:
+        if refresh is None:
+            # Raised once the revocation is committed: inside the transaction it would roll back.
             raise Problem("refresh-token-reused",
                           "This refresh token was already used; its session is revoked")
         access = self.access_token(row["user_id"], row["role"], row["family_id"], self.access_ttl)

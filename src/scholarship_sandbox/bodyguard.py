@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from starlette.types import Message, Receive, Scope
+
 from .problems import PROBLEM_TYPE, problem_body, request_id_of
 
 _WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-async def send_problem(scope: dict[str, Any], send: Any, slug: str, status: int, detail: str,
+async def send_problem(scope: Scope, send: Any, slug: str, status: int, detail: str,
                        headers: list[tuple[bytes, bytes]] | None = None,
                        **extensions: Any) -> None:
     body = problem_body(slug, detail, status=status, request_id=request_id_of(scope),
@@ -33,7 +35,7 @@ BACKSTOP_BYTES = 16 * 1024 * 1024
 
 
 class FaultSwitch(Protocol):
-    def on(self, kind: str, scope: dict[str, Any]) -> bool: ...
+    def on(self, kind: str, scope: Scope) -> bool: ...
 
 
 class BodyGuardMiddleware:
@@ -42,11 +44,11 @@ class BodyGuardMiddleware:
         self.app, self.max_bytes, self.prefixes = app, max_bytes, prefixes
         self.faults = faults
 
-    def _fault(self, kind: str, scope: dict[str, Any]) -> bool:
+    def _fault(self, kind: str, scope: Scope) -> bool:
         return (self.faults is not None and not scope["path"].startswith("/__admin")
                 and self.faults.on(kind, scope))
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Any) -> None:
         if (scope["type"] != "http" or scope["method"] not in _WITH_BODY
                 or not scope["path"].startswith(self.prefixes)):
             await self.app(scope, receive, send)
@@ -93,7 +95,7 @@ class BodyGuardMiddleware:
             return
         replayed = False
 
-        async def replay() -> dict[str, Any]:
+        async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True

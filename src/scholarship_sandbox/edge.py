@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from starlette.types import Scope
+
 from .accesslog import AccessLog
 from .health import is_synthetic, route_template
 from .problems import PROBLEM_TYPE, problem_body
@@ -25,7 +27,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _DROPPED = {b"server", b"x-powered-by"}
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
-HeaderHook = Callable[[dict[str, Any], list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
+HeaderHook = Callable[[Scope, list[tuple[bytes, bytes]]], list[tuple[bytes, bytes]]]
 
 
 class EdgeMiddleware:
@@ -36,7 +38,7 @@ class EdgeMiddleware:
         self.cors_origins = {origin.encode() for origin in cors_origins}
         self.header_hooks = tuple(header_hooks)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -97,7 +99,7 @@ class EdgeMiddleware:
                                          (b"content-length", str(len(body)).encode())]})
             await edge_send({"type": "http.response.body", "body": body})
 
-    def _log(self, scope: dict[str, Any], status: int, start: float,
+    def _log(self, scope: Scope, status: int, start: float,
              synthetic_id: bytes | None, traceparent: bytes | None) -> None:
         trace_id = span_id = None
         if traceparent is not None:

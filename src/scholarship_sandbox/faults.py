@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
+from starlette.types import Scope
+
 from .bodyguard import send_problem
 from .health import route_template
 
@@ -142,7 +144,7 @@ class FaultSet:
         self._lock = threading.Lock()
         self._random = random.Random()
 
-    def template(self, scope: dict[str, Any]) -> str:
+    def template(self, scope: Scope) -> str:
         return route_template(scope)
 
     def replace(self, faults: list[Fault]) -> None:
@@ -159,7 +161,7 @@ class FaultSet:
         return [f for f in self._faults if f.kind == kind and fnmatchcase(route, f.route)
                 and (f.rate >= 1.0 or self._random.random() < f.rate)]
 
-    def on(self, kind: str, scope: dict[str, Any]) -> bool:
+    def on(self, kind: str, scope: Scope) -> bool:
         """Is `kind` in effect for this request? Rolls `rate` once per request and kind."""
         if not self._faults:
             return False
@@ -170,7 +172,7 @@ class FaultSet:
         return decided[kind]
 
     # -- header effects, run by the edge layer after it added the real headers ----------
-    def header_hook(self, scope: dict[str, Any],
+    def header_hook(self, scope: Scope,
                     headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         if not self._faults:
             return headers
@@ -234,7 +236,7 @@ class FaultMiddleware:
     def __init__(self, app: Any, *, faults: FaultSet) -> None:
         self.app, self.faults = app, faults
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not self.faults or scope["path"].startswith("/__admin"):
             await self.app(scope, receive, send)
             return

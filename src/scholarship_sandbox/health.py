@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
+from starlette.types import Scope
 
 __all__ = ["LATENCY_BUCKETS", "KnownLabels", "SLOHealth", "SLOMetricsMiddleware", "is_synthetic",
            "route_template"]
@@ -60,7 +61,7 @@ class KnownLabels:
     abuse_signals: tuple[str, ...] = ()
 
 
-def is_synthetic(scope: dict[str, Any]) -> bool:
+def is_synthetic(scope: Scope) -> bool:
     """True for `?e2e=1` or a ScholarshipAI-Canary/ User-Agent; cached in scope["state"]."""
     state = scope.setdefault("state", {})
     cached = state.get("synthetic")
@@ -79,7 +80,7 @@ def is_synthetic(scope: dict[str, Any]) -> bool:
     return synthetic
 
 
-def route_template(scope: dict[str, Any]) -> str:
+def route_template(scope: Scope) -> str:
     """The matched route's template (/items/{id}), never the raw path.
 
     Starlette's router leaves the matched route in scope["route"]. A request answered before
@@ -346,7 +347,7 @@ class SLOMetricsMiddleware:
     def __init__(self, app: Any, slo: SLOHealth) -> None:
         self.app, self.slo = app, slo
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or (self.slo.exclude and any(
                 fnmatchcase(scope["path"], pattern) for pattern in self.slo.exclude)):
             await self.app(scope, receive, send)

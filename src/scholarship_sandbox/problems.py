@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 
 PROBLEM_BASE = "https://docs.scholarshipai.example/problems/"
 PROBLEM_TYPE = "application/problem+json"
@@ -81,7 +82,7 @@ def problem_body(slug: str, detail: str, *, status: int, request_id: str,
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def request_id_of(scope: dict[str, Any]) -> str:
+def request_id_of(scope: Scope) -> str:
     return str(scope.get("state", {}).get("request_id", "req_unknown0"))
 
 
@@ -111,7 +112,9 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     slug = slug_for_status(exc.status_code)
-    detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+    # FastAPI's subclass carries any JSON value as its detail, not only a string.
+    raw_detail: object = exc.detail
+    detail = raw_detail if isinstance(raw_detail, str) else json.dumps(raw_detail)
     if exc.status_code == 404:
         detail = f"No resource at {request.url.path}"
     elif exc.status_code == 405:
@@ -127,7 +130,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     # falls over on malformed JSON as it does on wrong types.
     hook = getattr(request.app.state, "on_validation_error", None)
     if hook is not None:
-        override = hook(request)
+        override: Response | None = hook(request)
         if override is not None:
             return override
     if any(e.get("type") == "json_invalid" for e in errors):

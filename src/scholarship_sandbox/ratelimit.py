@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import jwt
+from starlette.types import Scope
 
 from .bodyguard import send_problem
 from .faults import FaultSet
@@ -49,7 +50,7 @@ class RateLimitMiddleware:
         self.prefix = prefix
         self.limiter = FixedWindowLimiter(limits.window_seconds)
 
-    def _key_and_limit(self, scope: dict[str, Any]) -> tuple[str, int]:
+    def _key_and_limit(self, scope: Scope) -> tuple[str, int]:
         token = None
         for name, value in scope["headers"]:
             if name == b"authorization" and value[:7].lower() == b"bearer ":
@@ -74,7 +75,7 @@ class RateLimitMiddleware:
                  else self.limits.per_address)
         return "ip:" + client, limit
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return

@@ -7,6 +7,8 @@ import re
 from typing import Any
 from urllib.parse import unquote_plus
 
+from starlette.types import Scope
+
 from .bodyguard import send_problem
 from .health import is_synthetic
 
@@ -22,7 +24,7 @@ class WafMiddleware:
     def __init__(self, app: Any, *, prefix: str = "/api/v1") -> None:
         self.app, self.prefix = app, prefix
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return

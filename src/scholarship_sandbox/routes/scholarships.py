@@ -29,7 +29,8 @@ def summary(row: sqlite3.Row) -> dict[str, Any]:
 def search(request: Request, q: str = Query("", max_length=200), page: int = Query(1, ge=1),
            per_page: int = Query(20, ge=1, le=50)) -> dict[str, Any]:
     ctx = sandbox(request)
-    where, params = "", ()
+    where = ""
+    params: tuple[str, ...] = ()
     terms = q.lower().split()
     if terms:
         where = "WHERE " + " AND ".join("s.search_text LIKE ?" for _ in terms)
