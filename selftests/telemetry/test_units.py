@@ -9,7 +9,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -19,7 +21,7 @@ from synthmon.reports.stats import endpoint_stats, percentile
 from synthmon.reports.summary import build_summary
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
-from synthmon.telemetry.exporters import scrub_span
+from synthmon.telemetry.exporters import metric_records, scrub_span
 from synthmon.telemetry.metrics import DURATION_BUCKETS
 from synthmon.telemetry.resource import build_resource
 from synthmon.telemetry.sdk import Telemetry
@@ -162,6 +164,20 @@ def test_spans_and_metric_points_carry_the_run_tags(tmp_path: Path) -> None:
     records = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
     assert {r["type"] for r in records} == {"span", "metric"}
     assert sum(r["type"] == "metric" for r in records) == 3  # exported once, not twice
+
+
+def test_every_kind_of_metric_point_becomes_a_record() -> None:
+    # A reader that prefers exponential histograms, as a view or an OTEL_* setting may choose.
+    reader = InMemoryMetricReader(
+        preferred_aggregation={Histogram: ExponentialBucketHistogramAggregation()})
+    meter = MeterProvider(metric_readers=[reader]).get_meter("selftest")
+    meter.create_histogram("latency", unit="s").record(0.25)
+    meter.create_counter("calls").add(3)
+    records = {r["name"]: r for r in metric_records(reader.get_metrics_data())}
+    assert records["latency"]["kind"] == "ExponentialHistogram"
+    assert (records["latency"]["count"], records["latency"]["sum"]) == (1, 0.25)
+    assert sum(records["latency"]["positive"]["bucket_counts"]) == 1
+    assert records["calls"]["value"] == 3
 
 
 def test_sdk_disabled_configures_nothing(tmp_path: Path) -> None:

@@ -81,7 +81,9 @@ def _shown(seconds: float) -> str:
     return describe(seconds) if seconds else "0s"
 
 
-class Duration(click.ParamType):
+# click's ParamType became generic in 8.4 (over one type) and 8.5 (over two): subscripted, it
+# would fail at import under the click 8.1 to 8.3 the project supports.
+class Duration(click.ParamType):  # type: ignore[type-arg]
     """A command-line duration, refused with its range when outside it; converts to seconds."""
 
     name = "duration"

@@ -85,8 +85,9 @@ def register_environment_secrets(environ: Mapping[str, str] | None = None) -> No
     register_secret(*(value for name, value in environ.items() if _SECRET_ENV.match(name)))
 
 
-def scrub_text(text: str | None) -> str | None:
-    """Remove secrets and personal data from free text; None stays None."""
+def scrub_text(text: object) -> str | None:
+    """Remove secrets and personal data from free text (anything else as its str());
+    None stays None."""
     if text is None:
         return None
     if not isinstance(text, str):

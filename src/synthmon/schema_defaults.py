@@ -34,7 +34,7 @@ def _properties_with_defaults(validator: Validator, properties: dict[str, Any],
     yield from _PROPERTIES(validator, properties, instance, schema)
 
 
-DefaultFillingValidator = validators.extend(
+DefaultFillingValidator: type[Validator] = validators.extend(
     Draft202012Validator, {"properties": _properties_with_defaults})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from scipy import stats as _st
@@ -103,7 +104,7 @@ def quantile_bounds(values: Sequence[float], q: float, confidence: float
 
 
 def mann_whitney_greater(canary: Sequence[float], control: Sequence[float],
-                         method: str = "asymptotic") -> float:
+                         method: Literal["auto", "asymptotic", "exact"] = "asymptotic") -> float:
     """p-value of the one-sided Mann-Whitney U test 'canary is stochastically slower'.
     method 'auto' lets scipy use the exact distribution for small samples without ties
     (what the gate's run-level test needs: a handful of run medians per cohort)."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ VERSION = 1
 PLOT_FILE = "baseline.png"
 
 # The gate's names for the rates it compares 'vs baseline' (a criterion's `metric`).
-RATES = {
+RATES: dict[str, Callable[[Sample], bool]] = {
     "server_error_rate": lambda s: s.is_server_error,
     "unexpected_4xx_rate": is_unexpected_4xx,
     "auth_error_rate": is_auth_error,
@@ -188,12 +188,12 @@ def write_plot(doc: dict[str, Any], path: Path, slo_ms: float | None = None,
     try:
         if names:
             data = [doc["endpoints"][n]["latencies_ms"] for n in names]
-            style = {"whis": (5, 95), "showfliers": True,
-                     "flierprops": {"markersize": 2, "alpha": 0.4}}
+            boxes: dict[str, Any] = {"whis": (5, 95), "showfliers": True,
+                                     "flierprops": {"markersize": 2, "alpha": 0.4}}
             try:
-                ax.boxplot(data, orientation="horizontal", **style)  # matplotlib >= 3.10
+                ax.boxplot(data, orientation="horizontal", **boxes)  # matplotlib >= 3.10
             except TypeError:
-                ax.boxplot(data, vert=False, **style)
+                ax.boxplot(data, vert=False, **boxes)
             p99 = [doc["endpoints"][n]["p99_ms"] for n in names]
             ax.scatter(p99, range(1, len(names) + 1), marker="|", s=120, color="black",
                        label="P99", zorder=3)

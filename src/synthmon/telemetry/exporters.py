@@ -14,9 +14,12 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
+    ExponentialHistogramDataPoint,
+    HistogramDataPoint,
     MetricExporter,
     MetricExportResult,
     MetricsData,
+    NumberDataPoint,
 )
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -62,13 +65,13 @@ def _attrs(attributes: Any) -> dict[str, Any]:
 
 
 def span_record(span: ReadableSpan) -> dict[str, Any]:
-    ctx = span.get_span_context()
+    ctx = span.get_span_context()  # None only for a ReadableSpan built without a context
     return {
         "type": "span",
         "name": span.name,
         "kind": span.kind.name,
-        "trace_id": f"{ctx.trace_id:032x}",
-        "span_id": f"{ctx.span_id:016x}",
+        "trace_id": f"{ctx.trace_id:032x}" if ctx else None,
+        "span_id": f"{ctx.span_id:016x}" if ctx else None,
         "parent_span_id": f"{span.parent.span_id:016x}" if span.parent else None,
         "start_time_unix_nano": span.start_time,
         "end_time_unix_nano": span.end_time,
@@ -95,6 +98,25 @@ class JsonlSpanExporter(SpanExporter):
         return True
 
 
+def _point_values(
+        point: NumberDataPoint | HistogramDataPoint | ExponentialHistogramDataPoint,
+) -> dict[str, Any]:
+    if isinstance(point, HistogramDataPoint):
+        return {"count": point.count, "sum": point.sum,
+                "bucket_counts": list(point.bucket_counts),
+                "explicit_bounds": list(point.explicit_bounds)}
+    if isinstance(point, ExponentialHistogramDataPoint):
+        # A view or OTEL_* setting may choose the exponential aggregation: its buckets are
+        # indexed from an offset at a scale, as OTLP carries them.
+        return {"count": point.count, "sum": point.sum, "scale": point.scale,
+                "zero_count": point.zero_count,
+                "positive": {"offset": point.positive.offset,
+                             "bucket_counts": list(point.positive.bucket_counts)},
+                "negative": {"offset": point.negative.offset,
+                             "bucket_counts": list(point.negative.bucket_counts)}}
+    return {"value": point.value}
+
+
 def metric_records(data: MetricsData) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for rm in data.resource_metrics:
@@ -111,12 +133,7 @@ def metric_records(data: MetricsData) -> list[dict[str, Any]]:
                         "time_unix_nano": point.time_unix_nano,
                         "resource": resource,
                     }
-                    if hasattr(point, "bucket_counts"):
-                        record.update(count=point.count, sum=point.sum,
-                                      bucket_counts=list(point.bucket_counts),
-                                      explicit_bounds=list(point.explicit_bounds))
-                    else:
-                        record["value"] = point.value
+                    record.update(_point_values(point))
                     record["exemplars"] = [
                         {"value": e.value,
                          "trace_id": f"{e.trace_id:032x}" if e.trace_id else None,
