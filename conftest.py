@@ -1,9 +1,9 @@
 """Suite-level fixtures for the synthetic checks in tests/.
 
 The machinery (target, api client, schemas, budgets, telemetry) lives in the synthmon
-pytest plugin (src/synthmon/plugin.py, registered through the pytest11 entry point);
-this file holds only what is particular to this suite: the test accounts and the
-synthetic data a check creates (and removes again).
+pytest plugin (registered through the pytest11 entry point) and its public surface is
+`synthmon` (docs/api.md); this file holds only what is particular to this suite: the test
+accounts and the synthetic data a check creates (and removes again).
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from synthmon.privacy import register_secret
-from synthmon.run_context import RunContext
-from synthmon.suite.client import ApiClient, ApiResponse
-from synthmon.suite.credentials import (
+from synthmon import (
+    ApiClient,
+    ApiResponse,
     CredentialError,
     CredentialRemoved,
+    RunContext,
     account,
     payment_token,
+    register_secret,
 )
 
 

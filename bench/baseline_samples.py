@@ -21,10 +21,10 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from _sandbox import running_sandbox
 
 from synthmon.baseline.stats import min_samples_for_p95_ci, summarize
 from synthmon.policy import load_policy
+from synthmon.sandbox_process import running_sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 MU, SIGMA = math.log(40), 0.6
@@ -54,7 +54,8 @@ def simulate(trials: int = 300) -> None:
 def one_real_run() -> None:
     critical = set(load_policy(REPO / "canary-policy.yaml").critical_endpoints())
     with tempfile.TemporaryDirectory() as tmp:
-        with running_sandbox(Path(tmp)) as url:
+        with running_sandbox(Path(tmp) / "sandbox") as box:
+            url = box.url
             started = time.monotonic()
             subprocess.run([sys.executable, "-m", "pytest", f"--target={url}",
                             f"--reports-dir={tmp}/reports", "-q", "-p", "no:cacheprovider"],

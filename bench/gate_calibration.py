@@ -80,7 +80,7 @@ def main() -> int:
 
 def _ab(policy, canary, control, scenarios, t0: float) -> int:
     for name, faults, expected, scale in scenarios:
-        canary.set_faults(faults)
+        canary.set_faults(*faults)
         w = cal.gather(policy, canary.url, control.url, WINDOW_S * scale, cwd=ROOT)
         verdict, t, _d = cal.time_to_verdict(policy, w, PHASE)
         final = cal.decide(policy, PHASE, [s for r in w.canary_runs for s in r],
@@ -91,7 +91,7 @@ def _ab(policy, canary, control, scenarios, t0: float) -> int:
               f"{'NAMED' if named else 'NOT named'}; first non-hold {verdict} after "
               f"{_t(t)}; {sum(map(len, w.canary_runs))} canary requests in "
               f"{len(w.canary_runs)} runs")
-    canary.set_faults([])
+    canary.set_faults()
     print(f"total bench time {time.time() - t0:.0f} s")
     return 0
 

@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 import psutil
-from _sandbox import start_sandbox
 from prometheus_client.parser import text_string_to_metric_families
 
 from synthmon.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig
 from synthmon.monitor.results import CheckResult, RunResult
+from synthmon.sandbox_process import start_sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKS = [f"tests/synthetic/test_x.py::test_{i}" for i in range(30)]
@@ -81,7 +81,8 @@ def value(text: str, name: str, **labels: str) -> float:
 
 def against_sandbox(cycles: int = 3) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        sandbox, url = start_sandbox(Path(tmp))
+        box = start_sandbox(Path(tmp) / "sandbox")
+        url = box.url
         try:
             runs = Path(tmp) / "runs"
             overheads, lags = [], []
@@ -100,8 +101,7 @@ def against_sandbox(cycles: int = 3) -> None:
             monitor.wait(60)
             text = (runs / "metrics.prom").read_text()
         finally:
-            sandbox.terminate()
-            sandbox.wait(10)
+            box.stop()
     count = value(text, "synthmon_monitor_run_duration_seconds_count", kind="scheduled")
     total = value(text, "synthmon_monitor_run_duration_seconds_sum", kind="scheduled")
     run_s = total / count

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from _sandbox import wait_ready
+from synthmon.sandbox_process import wait_for_ready_file
 
 ROUNDS = 6
 SECONDS = 2
@@ -49,7 +49,7 @@ def start(metrics: bool, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     ready = workdir / f"ready-{'on' if metrics else 'off'}.json"
     proc = subprocess.Popen([sys.executable, "-c", SERVER, "on" if metrics else "off",
                              str(ready)], stdout=subprocess.DEVNULL)
-    return proc, wait_ready(proc, ready, timeout=30)
+    return proc, str(wait_for_ready_file(ready, lambda: proc.poll() is None, 30)["url"])
 
 
 def cpu_seconds(pid: int) -> float:

@@ -32,10 +32,10 @@ sys.path.insert(0, str(REPO / "src"))
 from synthmon.client_settings import ClientSettings  # noqa: E402
 from synthmon.policy import load_policy  # noqa: E402
 from synthmon.run_context import RunContext, new_run_id  # noqa: E402
+from synthmon.sandbox_process import start_sandbox  # noqa: E402
 from synthmon.suite.budgets import Budgets  # noqa: E402
 from synthmon.suite.client import ApiClient, ClientCore  # noqa: E402
 from synthmon.suite.schemas import SchemaStore  # noqa: E402
-from synthmon.suite.targets import EmbeddedSandbox  # noqa: E402
 
 SINK = """
 import json, os
@@ -130,12 +130,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=300, help="calls per endpoint (replay)")
     args = parser.parse_args()
-    sandbox = EmbeddedSandbox(["--access-log", "-"])
+    sandbox = start_sandbox(access_log="-")
     try:
-        url = sandbox.wait_ready()
+        url = sandbox.url
         with tempfile.TemporaryDirectory(prefix="synthmon-bench-") as scratch:
             suite = run_suite(url, Path(scratch))
-            bare_suite = run_suite(url, Path(scratch), "-p", "no:synthmon-telemetry")
+            bare_suite = run_suite(url, Path(scratch), "-p", "no:synthmon-telemetry",
+                                   "-p", "no:synthmon-reports")
         own = suite["pytest_s"] - suite["inside_s"]
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print("== the suite, one run (pytest --target URL, subprocess)")

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _sandbox import running_sandbox
+from synthmon.sandbox_process import running_sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,7 +90,8 @@ def main() -> None:
     env = _environment()
     with tempfile.TemporaryDirectory(prefix="synthmon-wall-") as scratch:
         reports = Path(scratch) / "reports"
-        with running_sandbox(Path(scratch), "--access-log", "-") as url:
+        with running_sandbox(Path(scratch) / "sandbox", access_log="-") as box:
+            url = box.url
             # one untimed run first: the files a first run reads come into the page cache
             timed(suite_command(reports, f"--target={url}"), env)
             calls = calls_made(reports)

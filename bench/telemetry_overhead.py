@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -24,14 +23,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from _sandbox import start_sandbox as start_sandbox_process
+from synthmon.sandbox_process import SandboxProcess, start_sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.10
-
-
-def start_sandbox(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    return start_sandbox_process(workdir, "--access-log", "-", "--cohort", "control")
 
 
 def start_receiver() -> tuple[ThreadingHTTPServer, str]:
@@ -75,7 +70,9 @@ def main() -> None:
     parser.add_argument("--otlp", action="store_true", help="also export over OTLP/HTTP")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="synthmon-bench-") as tmp:
-        proc, url = start_sandbox(Path(tmp))
+        box: SandboxProcess = start_sandbox(Path(tmp) / "sandbox", access_log="-",
+                                            cohort="control")
+        url = box.url
         server, otlp = start_receiver() if args.otlp else (None, None)
         on: list[float] = []
         off: list[float] = []
@@ -85,8 +82,7 @@ def main() -> None:
                 on.append(run_once(url, Path(tmp) / f"on{n}", True, otlp))
                 off.append(run_once(url, Path(tmp) / f"off{n}", False, None))
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
+            box.stop()
             if server is not None:
                 server.shutdown()
     on_s, off_s = statistics.median(on), statistics.median(off)

@@ -1,6 +1,6 @@
 """Loaded for `pytest selftests` and for `pytest selftests/<area>` alike (selftests/pytest.ini
 makes selftests/ the rootdir): puts selftests/ on sys.path, so every area imports the shared
-helpers as `from support.sandbox_process import running_sandbox`. selftests/ is not a package."""
+helpers as `from support.http_stub import serving`. selftests/ is not a package."""
 
 from __future__ import annotations
 

@@ -1,9 +1,14 @@
-"""DESIGN.md's three walls, held by the imports themselves.
+"""DESIGN.md's three walls, and the shape of the run inside pytest, held by the imports.
 
 - the sandbox never imports synthmon: the target knows nothing of its monitor;
-- the checks in tests/ never import the sandbox: they speak HTTP to the contract;
+- the checks in tests/ never import the sandbox: they speak HTTP to the contract; they and
+  conftest.py import synthmon only through its public surface (`synthmon`, docs/api.md);
 - the gate, the baseline, the monitor loop and the rules never import the pytest plugin's
-  internals: they run pytest as a process or read what it wrote.
+  internals: they run pytest as a process or read what it wrote (they may start a sandbox
+  through the one launcher, synthmon.sandbox_process, which is no plugin internal);
+- the three plugins of a run (suite, reports, telemetry) sit side by side: none imports
+  another (the reports take the hook's Exchange type from the suite, nothing else);
+- the shared modules at the top of src/synthmon import no stage.
 Only `synthmon sandbox` (src/synthmon/sandbox_command.py) may import the sandbox.
 """
 
@@ -15,10 +20,23 @@ from pathlib import Path
 
 import pytest
 
+import synthmon
+
 REPO = Path(__file__).resolve().parents[1]
 # what runs inside pytest: the plugin entry, the suite stage and the reports/telemetry plugins
 PLUGIN_INTERNALS = ("synthmon.plugin", "synthmon.suite", "synthmon.telemetry", "synthmon.reports")
 READERS = ("gate", "baseline", "monitor", "rules", "alerting")
+STAGES = ("synthmon.plugin", "synthmon.suite", "synthmon.telemetry", "synthmon.reports",
+          "synthmon.history", "synthmon.baseline", "synthmon.gate", "synthmon.rules",
+          "synthmon.monitor", "synthmon.alerting", "synthmon.cli", "synthmon.sandbox_command")
+# package -> what it must not import
+PLUGINS = {
+    "suite": ("synthmon.reports", "synthmon.telemetry", "synthmon.plugin"),
+    "telemetry": ("synthmon.suite", "synthmon.reports", "synthmon.plugin"),
+    "reports": ("synthmon.telemetry", "synthmon.plugin", "synthmon.suite"),
+}
+# the sample hook hands reporters an Exchange: its type is the one thing they take from the suite
+HOOK_TYPES = ("synthmon.suite.exchange",)
 
 
 def imported_modules(path: Path) -> Iterator[str]:
@@ -54,6 +72,41 @@ def test_the_checks_never_import_the_sandbox():
     files = python_files(REPO / "tests", REPO / "conftest.py")
     assert files, "no checks found under tests/"
     assert violations(files, ("scholarship_sandbox",)) == []
+
+
+def beyond_the_public_surface(files: Iterable[Path]) -> list[str]:
+    """Imports of synthmon that go past `synthmon.__all__` (synthmon.suite.client, ...)."""
+    return sorted({f"{path.name} imports {module}" for path in files
+                   for module in imported_modules(path)
+                   if module.startswith("synthmon.")
+                   and module.removeprefix("synthmon.") not in synthmon.__all__})
+
+
+def test_the_checks_use_only_the_public_surface(tmp_path):
+    assert beyond_the_public_surface(python_files(REPO / "tests", REPO / "conftest.py")) == []
+    planted = tmp_path / "conftest.py"
+    planted.write_text("from synthmon import ApiClient\nfrom synthmon.suite.client import "
+                       "ApiResponse\n")
+    assert beyond_the_public_surface([planted]) == [
+        "conftest.py imports synthmon.suite.client",
+        "conftest.py imports synthmon.suite.client.ApiResponse"]
+
+
+@pytest.mark.parametrize("package", sorted(PLUGINS))
+def test_the_run_plugins_never_import_each_other(package):
+    files = python_files(REPO / "src/synthmon" / package)
+    assert files, f"src/synthmon/{package} has no modules"
+    found = [v for v in violations(files, PLUGINS[package])
+             if not any(v.endswith(f" imports {t}") or f" imports {t}." in v for t in HOOK_TYPES)]
+    assert found == []
+
+
+def test_the_shared_modules_import_no_stage():
+    shared = [p for p in (REPO / "src/synthmon").glob("*.py")
+              if p.name not in ("__init__.py", "plugin.py", "cli.py", "sandbox_command.py")]
+    assert {p.stem for p in shared} >= {"policy", "samples", "run_context", "privacy",
+                                         "outcomes", "sandbox_process"}
+    assert violations(shared, STAGES) == []
 
 
 def test_only_the_sandbox_command_imports_the_sandbox():

@@ -1,5 +1,5 @@
 """Start `synthmon sandbox` as a process on a free loopback port; always stopped after
-(the shared selftests/support/sandbox_process.py, yielding only the URL)."""
+(synthmon.sandbox_process, the one launcher, yielding only the URL)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from support.sandbox_process import running_sandbox
+from synthmon.sandbox_process import running_sandbox
 
 
 @contextlib.contextmanager

@@ -86,7 +86,7 @@ def healthy_gate(test_policy, cohorts, tmp_path_factory):
     """One healthy-vs-healthy gate run, watched until it decides (the latency test needs 8
     runs per cohort); its kept samples are also the A/A calibration's pool of real runs."""
     canary, control = cohorts
-    canary.set_faults([])
+    canary.set_faults()
     tmp = tmp_path_factory.mktemp("healthy")
     done, decision, md = watch_until_decided(test_policy, canary, control, tmp)
     return done, decision, md, tmp / "decision"
@@ -111,11 +111,11 @@ def test_healthy_vs_healthy_is_go(healthy_gate):
 def test_a_faulty_canary_is_rollback_naming_the_criterion(test_policy, cohorts, tmp_path,
                                                           faults, criterion):
     canary, control = cohorts
-    canary.set_faults(faults)
+    canary.set_faults(*faults)
     try:
         done, decision, md = watch_until_rollback(test_policy, canary, control, tmp_path, "4s")
     finally:
-        canary.set_faults([])
+        canary.set_faults()
     assert done.returncode == 1, decision["summary"]
     assert criterion in decision["tripped"]
     row = next(c for c in decision["criteria"] if c["id"] == criterion)
@@ -129,11 +129,11 @@ def test_latency_fault_is_rollback_as_soon_as_enough_runs_prove_it(test_policy, 
     in a given time (how many depends on the host's load), so this one watches: it
     evaluates every 8 s and stops at the first rollback, within the ceiling."""
     canary, control = cohorts
-    canary.set_faults(["latency:ms=30"])
+    canary.set_faults("latency:ms=30")
     try:
         done, decision, md = watch_until_rollback(test_policy, canary, control, tmp_path, "8s")
     finally:
-        canary.set_faults([])
+        canary.set_faults()
     assert done.returncode == 1, decision["summary"]
     assert "latency_p95_regression" in decision["tripped"]
     row = next(c for c in decision["criteria"] if c["id"] == "latency_p95_regression")
@@ -166,7 +166,7 @@ def test_watch_rolls_back_once_when_the_fault_appears(test_policy, cohorts, tmp_
     route; the next evaluations say rollback naming auth_error_rate, --on-rollback runs
     exactly once (it appends a line to a marker file) and the watch ends with exit 1."""
     canary, control = cohorts
-    canary.set_faults([])
+    canary.set_faults()
     out, marker = tmp_path / "watch", tmp_path / "rolled-back.txt"
     proc = subprocess.Popen(
         [sys.executable, "-m", "synthmon.cli", "gate", "--canary", canary.url, "--control",
@@ -186,14 +186,14 @@ def test_watch_rolls_back_once_when_the_fault_appears(test_policy, cohorts, tmp_
                 first = line
                 break
         assert first, "the watch never evaluated"
-        canary.set_faults(["auth-errors"])
+        canary.set_faults("auth-errors")
         rest, _ = proc.communicate(timeout=WATCH_DEADLINE_S)
     finally:
         watchdog.cancel()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        canary.set_faults([])
+        canary.set_faults()
     verdicts = [json.loads(line)["verdict"] for line in
                 (out / "watch.jsonl").read_text().splitlines()]
     assert verdicts[0] in ("go", "hold") and first.startswith(verdicts[0].upper())

@@ -1,5 +1,5 @@
 """Start `synthmon sandbox` as a process on a free loopback port, and switch its faults
-(the shared selftests/support/sandbox_process.py; this name keeps the monitor tests' imports)."""
+(synthmon.sandbox_process, the one launcher; this name keeps the monitor tests' imports)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from support.sandbox_process import SandboxProcess
-from support.sandbox_process import running_sandbox as _running
+from synthmon.sandbox_process import SandboxProcess
+from synthmon.sandbox_process import running_sandbox as _running
 
 Sandbox = SandboxProcess
 

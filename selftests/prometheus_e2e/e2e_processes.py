@@ -14,7 +14,8 @@ from pathlib import Path
 
 import requests
 from support.engines import firing_alerts, query, running_prometheus
-from support.sandbox_process import running_sandbox
+
+from synthmon.sandbox_process import running_sandbox
 
 __all__ = ["SignupLoad", "firing_alerts", "prometheus", "query", "sandbox", "wait_for_targets"]
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from support.sandbox_process import running_sandbox
 
 from synthmon.policy import Policy, load_policy
+from synthmon.sandbox_process import running_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from support.sandbox_process import SandboxProcess, stop_process
-from support.sandbox_process import start_sandbox as start_shared
+
+from synthmon.sandbox_process import SandboxProcess, stop_process
+from synthmon.sandbox_process import start_sandbox as start_shared
 
 STUDENT = ("student@sandbox.scholarshipai.test", "sandbox-student-pass")
 PROVIDER = ("provider@sandbox.scholarshipai.test", "sandbox-provider-pass")
@@ -20,7 +21,7 @@ QUOTA = ("quota@sandbox.scholarshipai.test", "sandbox-quota-pass")
 TIMEOUT = 10
 
 
-# The shared sandbox process (selftests/support): ready.json, stdout.txt and stderr.txt in
+# The one sandbox launcher (synthmon.sandbox_process): ready.json, stdout.txt and stderr.txt in
 # the workdir, its process group stopped by stop().
 Running = SandboxProcess
 

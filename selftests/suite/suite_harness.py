@@ -20,7 +20,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from support.http_stub import serving
-from support.sandbox_process import running_sandbox
+
+from synthmon.sandbox_process import running_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE_TIMEOUT_S = 120  # a backstop: the suite must end long before this by itself
@@ -40,7 +41,7 @@ class SuiteRun:
 @contextlib.contextmanager
 def sandbox(*faults: str, access_log: str = "-") -> Iterator[str]:
     """A `synthmon sandbox` process on a free port, with these fault SPECs; yields its URL
-    (the shared selftests/support/sandbox_process.py; "-" keeps the access log on stderr)."""
+    (synthmon.sandbox_process, the one launcher; "-" keeps the access log on stderr)."""
     with tempfile.TemporaryDirectory(prefix="synthmon-sandbox-") as workdir, running_sandbox(
             Path(workdir), faults=faults,
             access_log=None if access_log == "-" else Path(access_log)) as box:

@@ -20,7 +20,7 @@ import pytest
 import requests
 import yaml
 
-from support.sandbox_process import stop_process
+from synthmon.sandbox_process import stop_process
 
 START_TIMEOUT_S = 60.0
 INSTALL = "run `make system-deps` (Debian's prometheus and prometheus-alertmanager packages)"

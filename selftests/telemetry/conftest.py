@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from support.http_stub import serving
-from support.sandbox_process import SandboxProcess, stop_process
-from support.sandbox_process import start_sandbox as start_shared
+
+from synthmon.sandbox_process import SandboxProcess, stop_process
+from synthmon.sandbox_process import start_sandbox as start_shared
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-# The shared sandbox process (selftests/support); log_lines() reads its access log.
+# The one sandbox launcher (synthmon.sandbox_process); log_lines() reads its access log.
 Sandbox = SandboxProcess
 
 

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from synthmon import privacy
-from synthmon.reports.collect import CheckOutcome
+from synthmon.outcomes import CheckOutcome
 from synthmon.reports.stats import endpoint_stats, percentile
 from synthmon.reports.summary import build_summary
 from synthmon.run_context import RunContext
@@ -98,7 +98,7 @@ def test_shape_hash_ignores_values_and_sees_shape() -> None:
 
 def test_scrub_span_cleans_attributes_and_status() -> None:
     exporter = InMemorySpanExporter()
-    telemetry = Telemetry(lambda: CTX, worker_id="t", jsonl_path=None, environ={},
+    telemetry = Telemetry(CTX, worker_id="t", jsonl_path=None, environ={},
                           extra_span_exporters=[exporter]).start()
     span = telemetry.tracer.start_span("x", attributes={"url.full": "http://h/?email=a@b.example"})
     from opentelemetry.trace import Status, StatusCode
@@ -116,7 +116,7 @@ def test_scrub_span_cleans_attributes_and_status() -> None:
 
 def test_spans_and_metric_points_carry_the_run_tags(tmp_path: Path) -> None:
     exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    telemetry = Telemetry(lambda: CTX, worker_id="gw0", jsonl_path=tmp_path / "t.jsonl",
+    telemetry = Telemetry(CTX, worker_id="gw0", jsonl_path=tmp_path / "t.jsonl",
                           environ={}, extra_span_exporters=[exporter],
                           extra_metric_readers=[reader]).start()
     assert telemetry.enabled
@@ -181,7 +181,7 @@ def test_every_kind_of_metric_point_becomes_a_record() -> None:
 
 
 def test_sdk_disabled_configures_nothing(tmp_path: Path) -> None:
-    telemetry = Telemetry(lambda: CTX, jsonl_path=tmp_path / "t.jsonl",
+    telemetry = Telemetry(CTX, jsonl_path=tmp_path / "t.jsonl",
                           environ={"OTEL_SDK_DISABLED": "true"}).start()
     assert not telemetry.enabled and telemetry.instruments is None
     telemetry.shutdown()

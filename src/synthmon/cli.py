@@ -1,7 +1,7 @@
 """The `synthmon` command: one click group whose subcommands live in their own modules.
 
-Subcommands are imported lazily so that `synthmon --help` stays fast and a broken optional
-piece cannot take the whole command down.
+Subcommands are imported lazily so that `synthmon --help` stays fast and each command pays
+only for its own imports.
 """
 
 from __future__ import annotations
@@ -33,14 +33,7 @@ class _LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, _, attribute = entry[0].partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("synthmon"):
-                raise click.ClickException(
-                    f"'synthmon {cmd_name}' is not available in this build ({exc.name} is missing)"
-                ) from exc
-            raise
+        module = importlib.import_module(module_name)
         command: click.Command = getattr(module, attribute)
         return command
 

@@ -1,35 +1,26 @@
-"""synthmon's pytest plugin (entry point `pytest11: synthmon`): options, hooks, registration.
+"""synthmon's pytest plugin (entry point `pytest11: synthmon`): options and registration.
 
-This module holds only what pytest needs before configuration (the command-line options and
-the hook specs) and the wiring in pytest_configure; the hooks and fixtures live in
-synthmon.suite.hooks, telemetry and reports in synthmon.telemetry.
+Three plugins sit side by side, as in pytest-opentelemetry, and meet only through the sample
+hook (`pytest_synthmon_sample_recorded`), the run context and stash keys
+(synthmon.run_context): the suite (synthmon.suite.hooks: target, run context, api client,
+samples, flaky checks), the reports (synthmon.reports.plugin: summary.json, junit.xml,
+Allure, history, the end-of-run summary) and telemetry (synthmon.telemetry.plugin: spans
+and metrics). None drives another.
+
+pytest loads this module for every project in the environment; a run that is not a
+synthmon suite (no canary-policy.yaml at its rootdir, no --target or --policy) gets the
+options in --help and nothing else: no import of the suite, no reports, no telemetry.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-# jsonschema's format checker imports rfc3987_syntax, which builds a parser at import: 1-3 s
-# in every pytest process (controller and each xdist worker). It serves only the "iri" and
-# "iri-reference" formats, which no schema here uses; without it jsonschema skips them.
-sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+import pytest
 
-import pytest  # noqa: E402
-
-from synthmon.policy import Policy, PolicyError, load_policy  # noqa: E402
-from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext, new_run_id  # noqa: E402
-from synthmon.suite import hookspecs  # noqa: E402
-from synthmon.suite.targets import TargetError, TargetSpec, resolve  # noqa: E402
-
-if TYPE_CHECKING:
-    from synthmon.suite.client import ApiClient
-
-SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
+from synthmon.run_context import RUN_CONTEXT_KEY
+from synthmon.suite import hookspecs
 
 # option dest -> (flag, environment variable, help)
 _OPTIONS: dict[str, tuple[str, str, str]] = {
@@ -58,7 +49,6 @@ _OPTIONS: dict[str, tuple[str, str, str]] = {
 # test path: the rootdir moves there, pytest.ini (testpaths, markers, timeout) is not read and
 # the wrong tests run. `--reports-dir=/tmp/x` is one token and cannot be mistaken.
 _PATH_FLAGS = ("--target", "--reports-dir", "--policy")
-_COHORTS = ("canary", "control")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,60 +63,31 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+@pytest.hookimpl(trylast=True)  # after the terminal reporter: the probe may fail or be interrupted
 def pytest_configure(config: pytest.Config) -> None:
-    from synthmon.suite.hooks import SynthmonSuite
-
     _refuse_a_moved_rootdir(config)
-    policy, spec, policy_error = _resolve_target(config)
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and WORKERINPUT_KEY in workerinput:
-        context = RunContext.from_dict(workerinput[WORKERINPUT_KEY])
-    else:
-        context = _new_context(config, spec)
-    config.stash[RUN_CONTEXT_KEY] = context
-    suite = SynthmonSuite(config, policy, spec, policy_error)
-    config.stash[SUITE_KEY] = suite
-    config.pluginmanager.register(suite, "synthmon-suite")
+    if not _is_a_synthmon_run(config):
+        return
+    from synthmon.reports.plugin import ReportsPlugin
+    from synthmon.suite import fixtures
+    from synthmon.suite.hooks import SynthmonSuite
+    from synthmon.telemetry.plugin import TelemetryPlugin
 
-    # ---- TELEMETRY (issue 4): spans, metrics, reports, history ------------------------
-    # Registered when synthmon.telemetry.plugin exists; TELEMETRY owns this block.
-    try:
-        from synthmon.telemetry.plugin import TelemetryPlugin  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("synthmon.telemetry.plugin", "synthmon.telemetry"):
-            raise
-    else:
-        config.pluginmanager.register(TelemetryPlugin(config), "synthmon-telemetry")
-    # ---- end of TELEMETRY's block -----------------------------------------------------
+    manager = config.pluginmanager
+    # pytest calls a plugin's pytest_configure as it is registered: the suite decides the
+    # run's context first, then the reports place the run's folder, which telemetry uses.
+    manager.register(SynthmonSuite(config), "synthmon-suite")
+    manager.register(fixtures, "synthmon-fixtures")
+    if RUN_CONTEXT_KEY not in config.stash:  # the suite is blocked (-p no:synthmon-suite)
+        return
+    manager.register(ReportsPlugin(config), "synthmon-reports")
+    manager.register(TelemetryPlugin(config), "synthmon-telemetry")
 
 
-# --- fixtures (module level: pytest deprecates session fixtures on plugin instances) -----
-@pytest.fixture
-def api(request: pytest.FixtureRequest) -> Iterator[ApiClient]:
-    """The client a check uses: `api.get(path, expect=200, schema="...")`; see
-    synthmon.suite.client.ApiClient."""
-    from synthmon.suite.client import ApiClient
-
-    client = ApiClient(request.config.stash[SUITE_KEY].core_or_fail())
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="session")
-def api_session(request: pytest.FixtureRequest) -> ApiClient:
-    """The same client for session-scoped fixtures (logins shared by many checks); its
-    calls are recorded against the check that is running when they are made."""
-    from synthmon.suite.client import ApiClient
-
-    return ApiClient(request.config.stash[SUITE_KEY].core_or_fail())
-
-
-@pytest.fixture(scope="session")
-def run_context(request: pytest.FixtureRequest) -> RunContext:
-    """Who runs what against which build (the controller's, on every xdist worker)."""
-    return request.config.stash[RUN_CONTEXT_KEY]
+def _is_a_synthmon_run(config: pytest.Config) -> bool:
+    """A run that names a target or a policy, or whose rootdir holds canary-policy.yaml."""
+    return bool(config.getoption("synthmon_target") or config.getoption("synthmon_policy")
+                or (config.rootpath / "canary-policy.yaml").is_file())
 
 
 def _refuse_a_moved_rootdir(config: pytest.Config) -> None:
@@ -149,38 +110,3 @@ def _refuse_a_moved_rootdir(config: pytest.Config) -> None:
             f"were known, so it used the rootdir {config.rootpath} and "
             f"{config.inipath or 'no ini file'} instead of {suite_ini}; write "
             f"{flag}={value} (with '=')")
-
-
-def _resolve_target(
-    config: pytest.Config,
-) -> tuple[Policy | None, TargetSpec | None, str | None]:
-    """Load the policy and resolve --target. A run that names a target must have a usable
-    policy (usage error); a run that names nothing stays quiet until a check needs one, so
-    an unrelated pytest run in an environment with synthmon installed is not disturbed."""
-    explicit = config.getoption("synthmon_policy")
-    path = Path(explicit) if explicit else config.rootpath / "canary-policy.yaml"
-    try:
-        policy = load_policy(path)
-        return policy, resolve(config.getoption("synthmon_target"), policy), None
-    except (PolicyError, TargetError) as exc:
-        if config.getoption("synthmon_target") or explicit:
-            raise pytest.UsageError(str(exc)) from exc
-        return None, None, str(exc)
-
-
-def _new_context(config: pytest.Config, spec: TargetSpec | None) -> RunContext:
-    cohort = config.getoption("synthmon_cohort") or (spec.cohort if spec else "control")
-    if cohort not in _COHORTS:
-        raise pytest.UsageError(f"--cohort {cohort}: must be one of {', '.join(_COHORTS)}")
-    return RunContext(
-        run_id=new_run_id(),
-        target=(spec.url or "embedded") if spec else "",
-        target_name=spec.name if spec else "",
-        cohort=cohort,
-        region=config.getoption("synthmon_region") or "local",
-        device=config.getoption("synthmon_device") or "desktop",
-        build_id=config.getoption("synthmon_build_id") or "",
-        git_sha=config.getoption("synthmon_git_sha") or "",
-        environment=spec.environment if spec else "",
-        started_at=time.time(),
-    )

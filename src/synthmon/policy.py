@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
 from synthmon import durations
+from synthmon.json_schema import Draft202012Validator, best_match
 from synthmon.promql_templates import render, route_regex
 from synthmon.schema_defaults import with_defaults
 

@@ -1,15 +1,28 @@
-"""What every sample, span and report of one run shares: who ran what against which build."""
+"""What every sample, span and report of one run shares: who ran what against which build,
+and the stash keys where the run's plugins (suite, reports, telemetry) meet.
+
+The suite decides the RunContext once per process, in its pytest_configure: on the xdist
+controller (or a run without xdist) from the options and the target's /health, on a worker
+from what the controller handed it in `workerinput`. It never changes afterwards.
+"""
 
 from __future__ import annotations
 
 import secrets
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 RUN_CONTEXT_KEY = pytest.StashKey["RunContext"]()
+# The run's report folder (reports/<run id>/), placed by the reports plugin at configure;
+# telemetry writes its telemetry.jsonl there. Absent when reports are off.
+RUN_DIR_KEY = pytest.StashKey[Path]()
+# What telemetry says about the run for summary.json (trace id, OTLP endpoint, export ok),
+# set on the controller at session end before the reports are written.
+TELEMETRY_INFO_KEY = pytest.StashKey[dict[str, Any]]()
 # xdist: the controller passes its RunContext to every worker under this workerinput key.
 WORKERINPUT_KEY = "synthmon_run_context"
 

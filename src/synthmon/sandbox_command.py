@@ -58,11 +58,8 @@ def sandbox(host: str, port: int, ready_file: str | None, faults: tuple[str, ...
     Serves the API of docs/api-contract.md with seeded data and test accounts, plus
     /health, /ready and /metrics.
     """
-    try:
-        from scholarship_sandbox import FaultSpecError, RateLimits, Settings, parse_spec
-        from scholarship_sandbox.server import serve
-    except ImportError as exc:  # pragma: no cover - only when the extras are missing
-        raise click.ClickException(f"the sandbox needs FastAPI and uvicorn: {exc}") from exc
+    from scholarship_sandbox import FaultSpecError, RateLimits, Settings, parse_spec
+    from scholarship_sandbox.server import serve
 
     env_faults = [s for s in os.environ.get("SANDBOX_FAULTS", "").split(";") if s.strip()]
     specs = (*env_faults, *faults)

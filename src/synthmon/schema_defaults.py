@@ -16,9 +16,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
-from jsonschema.protocols import Validator
+from synthmon.json_schema import Draft202012Validator, ValidationError, Validator, validators
 
 _PROPERTIES = Draft202012Validator.VALIDATORS["properties"]
 

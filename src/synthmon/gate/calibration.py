@@ -7,13 +7,8 @@ Used by selftests/gate and bench/gate_calibration.py; never by the gate command.
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -21,58 +16,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from synthmon import durations
 from synthmon.gate.collect import CohortRunner, SideBySide
 from synthmon.gate.decide import evaluate
 from synthmon.gate.model import Decision, GateInput
 from synthmon.policy import Policy
 from synthmon.samples import Sample
-
-
-@dataclass
-class Sandbox:
-    url: str
-    admin_token: str
-    process: subprocess.Popen
-
-    def set_faults(self, faults: list[str]) -> None:
-        response = requests.put(f"{self.url}/__admin/faults", json={"faults": faults},
-                                headers={"X-Admin-Token": self.admin_token}, timeout=5)
-        response.raise_for_status()
+from synthmon.sandbox_process import SandboxProcess, running_sandbox
 
 
 @contextmanager
 def sandbox(cohort: str, faults: list[str] | None = None, timeout_s: float = 30
-            ) -> Iterator[Sandbox]:
-    """`synthmon sandbox --port 0` as a process; stopped (and killed if need be) on exit."""
-    with tempfile.TemporaryDirectory(prefix="synthmon-cal-") as tmp:
-        ready = Path(tmp) / "ready.json"
-        cmd = [sys.executable, "-m", "synthmon.cli", "sandbox", "--host", "127.0.0.1",
-               "--port", "0", "--ready-file", str(ready), "--cohort", cohort,
-               "--build-id", f"cal-{cohort}", "--access-log", os.devnull]
-        for fault in faults or []:
-            cmd += ["--fault", fault]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True)
-        try:
-            deadline = time.time() + timeout_s
-            while not ready.is_file():
-                if proc.poll() is not None or time.time() > deadline:
-                    err = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
-                    raise RuntimeError(f"sandbox ({cohort}) did not start: {err}")
-                time.sleep(0.1)
-            info = json.loads(ready.read_text())
-            yield Sandbox(info["url"], info["admin_token"], proc)
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            ) -> Iterator[SandboxProcess]:
+    """A `synthmon sandbox` of this cohort (build `cal-<cohort>`); stopped on exit."""
+    with running_sandbox(None, faults=faults or (), cohort=cohort, build_id=f"cal-{cohort}",
+                         access_log=os.devnull, timeout=timeout_s) as box:
+        yield box
 
 
 @dataclass

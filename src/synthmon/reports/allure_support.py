@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from synthmon.suite.exchange import Exchange
-from synthmon.reports.collect import AREAS
+from synthmon.outcomes import AREAS
+from synthmon.privacy import scrub_text, scrub_value
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
-from synthmon.privacy import scrub_text, scrub_value
+from synthmon.suite.exchange import Exchange
 
 EPIC = "ScholarshipAI synthetic monitor"
 _FEATURES = {
@@ -34,15 +34,6 @@ _FEATURES = {
 }
 
 
-def allure_available() -> bool:
-    try:
-        import allure  # noqa: F401
-        import allure_pytest  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def configure(config: pytest.Config, results_dir: Path) -> None:
     """Make allure-pytest write to results_dir unless the user chose --alluredir.
 
@@ -50,8 +41,8 @@ def configure(config: pytest.Config, results_dir: Path) -> None:
     itself without a directory, register its listener the way it would have.
     """
     # allure-pytest's options exist only when its plugin is loaded: `-p no:allure_pytest`
-    # leaves it importable but unconfigured, and its listener would then crash the run.
-    if not allure_available() or not hasattr(config.option, "attach_capture") \
+    # leaves it unconfigured, and its listener would then crash the run.
+    if not hasattr(config.option, "attach_capture") \
             or getattr(config.option, "allure_report_dir", None):
         return
     config.option.allure_report_dir = str(results_dir)

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from _pytest.junitxml import LogXML, xml_key
 
-from synthmon.samples import SAMPLE_PROPERTY
 from synthmon.privacy import scrub_text
+from synthmon.samples import SAMPLE_PROPERTY
 
 
 def configure(config: pytest.Config, path: Path) -> Path | None:

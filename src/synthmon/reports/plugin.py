@@ -1,6 +1,7 @@
 """The run's reports: reports/<run-id>/{summary.json, junit.xml, allure-results/,
-telemetry.jsonl}, reports/latest, reports/history.sqlite, and the table at the end of the
-pytest output. Registered by the TelemetryPlugin; the controller does the writing.
+telemetry.jsonl}, reports/latest, reports/history.sqlite, and the end-of-run summary in the
+pytest output. Registered by synthmon.plugin beside the suite and telemetry; the xdist
+controller (or the only process) does the writing, every process labels its Allure results.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from synthmon.reports.summary import (
     scrubbed_sample,
     write_json_atomic,
 )
-from synthmon.run_context import RUN_CONTEXT_KEY, RunContext, new_run_id
+from synthmon.run_context import RUN_CONTEXT_KEY, RUN_DIR_KEY, TELEMETRY_INFO_KEY, RunContext
 from synthmon.samples import Sample
+from synthmon.suite.exchange import Exchange
 
 WORKERINPUT_REPORTS = "synthmon_reports"
 _OFF = {"0", "off", "false", "no", "none"}
@@ -37,10 +39,9 @@ class ReportSettings:
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> ReportSettings:
-        # --reports-dir is the suite plugin's option (its default is $SYNTH_REPORTS_DIR);
-        # "off" there, or SYNTH_REPORTS=off, writes no reports at all.
-        option = getattr(config.option, "synthmon_reports_dir", None)
-        raw = option if option is not None else os.environ.get("SYNTH_REPORTS_DIR")
+        # --reports-dir (its default is $SYNTH_REPORTS_DIR); "off" there, or
+        # SYNTH_REPORTS=off, writes no reports at all.
+        raw = config.getoption("synthmon_reports_dir")
         disabled = os.environ.get("SYNTH_REPORTS", "").strip().lower() in _OFF
         if raw is not None and raw.strip().lower() in _OFF | {""}:
             disabled = True
@@ -54,71 +55,76 @@ class ReportSettings:
 class ReportsPlugin:
     def __init__(self, config: pytest.Config):
         self.config = config
-        self.is_worker = hasattr(config, "workerinput")
+        self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         self.settings = ReportSettings.from_config(config)
         self.collector = Collector()
         self.run_dir: Path | None = None
         self.junit_path: Path | None = None
-        self.allure_dir: Path | None = None
-        self.fallback_context: RunContext | None = None
         self.summary_path: Path | None = None
-        self.notes: list[str] = []  # one-line warnings for the terminal summary
-        self.telemetry_info: dict[str, Any] = {}
-
-    # -- set-up (called by the TelemetryPlugin at session start) ----------------------
-
-    def run_context(self) -> RunContext:
-        ctx = self.config.stash.get(RUN_CONTEXT_KEY, None)
-        if ctx is not None:
-            return ctx
-        if self.fallback_context is None:  # the suite plugin did not set one: still report
-            self.fallback_context = RunContext(
-                run_id=new_run_id(), target="unknown", target_name="unknown", cohort="control",
-                region="local", device="desktop", build_id="unknown", git_sha="unknown",
-                environment="unknown", started_at=time.time())
-        return self.fallback_context
-
-    def prepare(self) -> None:
-        if self.is_worker:
-            info = self.config.workerinput.get(WORKERINPUT_REPORTS) or {}
-            if info.get("run_dir"):
-                self.run_dir = Path(info["run_dir"])
-                self.allure_dir = self.run_dir / "allure-results"
-                # workers parse the command line afresh: the controller's options do not
-                # reach them, so each points its own allure listener at the run directory
-                allure_support.configure(self.config, self.allure_dir)
-            return
-        if not self.settings.enabled:
-            return
-        ctx = self.run_context()
-        self.run_dir = self.settings.base_dir / ctx.run_id
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.junit_path = junit.configure(self.config, self.run_dir / "junit.xml")
-        self.allure_dir = self.run_dir / "allure-results"
-        allure_support.configure(self.config, self.allure_dir)
+        self.notes: list[str] = []  # one-line warnings for the end of the pytest output
+        self.allure_on = False
 
     @property
-    def telemetry_jsonl(self) -> Path | None:
-        return self.run_dir / "telemetry.jsonl" if self.run_dir else None
+    def context(self) -> RunContext:
+        return self.config.stash[RUN_CONTEXT_KEY]
 
-    def workerinput(self) -> dict[str, Any]:
-        return {"run_dir": str(self.run_dir) if self.run_dir else None}
+    # -- where the run's files go (every process knows it from configure on) -------------
 
-    # -- collection (controller) --------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        if self.workerinput is not None:
+            run_dir = (self.workerinput.get(WORKERINPUT_REPORTS) or {}).get("run_dir")
+            self.run_dir = Path(run_dir) if run_dir else None
+        elif self.settings.enabled:
+            self.run_dir = self.settings.base_dir / self.context.run_id
+        if self.run_dir is not None:
+            config.stash[RUN_DIR_KEY] = self.run_dir
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKERINPUT_REPORTS] = {
+            "run_dir": str(self.run_dir) if self.run_dir else None}
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """After every pytest_configure: junitxml and allure-pytest are configured by now,
+        so theirs is pointed at the run directory unless the user chose another."""
+        if self.run_dir is not None:
+            if self.workerinput is None:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                self.junit_path = junit.configure(self.config, self.run_dir / "junit.xml")
+            # workers parse the command line afresh: the controller's options do not reach
+            # them, so each points its own allure listener at the run directory
+            allure_support.configure(self.config, self.run_dir / "allure-results")
+        self.allure_on = self.config.pluginmanager.get_plugin("allure_listener") is not None
+
+    # -- Allure, on the process that runs the check -------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.allure_on:
+            allure_support.label_item(item)
+
+    @pytest.hookimpl
+    def pytest_synthmon_sample_recorded(self, sample: Sample, item: pytest.Item,
+                                        exchange: Exchange | None) -> None:
+        if self.allure_on:
+            allure_support.step_for_sample(sample, exchange)
+
+    # -- collection and writing (controller) ---------------------------------------------
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if not self.is_worker:
+        if self.workerinput is None:
             self.collector.add_report(report)
 
-    # -- writing (controller, called by the TelemetryPlugin after telemetry shut down) ----
-
-    def finish(self, exitstatus: int) -> None:
-        if self.is_worker or not self.settings.enabled or self.run_dir is None:
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Last, after telemetry flushed (its word on the export is part of summary.json)
+        and after junitxml wrote its file."""
+        if self.workerinput is not None or self.run_dir is None:
             return
-        ctx = self.run_context()
-        finished = time.time()
+        ctx = self.context
         summary = build_summary(ctx, self.collector.checks.values(), self.collector.samples,
-                                finished, int(exitstatus), telemetry=self.telemetry_info)
+                                time.time(), int(exitstatus),
+                                telemetry=self.config.stash.get(TELEMETRY_INFO_KEY, {}))
         self.summary_path = self.run_dir / "summary.json"
         write_json_atomic(self.summary_path, summary)
         if self.junit_path is not None and self.junit_path.is_file():
@@ -126,9 +132,10 @@ class ReportsPlugin:
                 junit.rewrite(self.junit_path)
             except Exception as exc:  # a report must never fail the run
                 self.notes.append(f"junit.xml left as pytest wrote it: {exc}")
-        if self.allure_dir is not None and self.allure_dir.is_dir():
-            allure_support.write_environment(self.allure_dir, ctx)
-            allure_support.scrub_results(self.allure_dir)
+        allure_dir = self.run_dir / "allure-results"
+        if allure_dir.is_dir():
+            allure_support.write_environment(allure_dir, ctx)
+            allure_support.scrub_results(allure_dir)
         point_latest(self.settings.base_dir, self.run_dir)
         try:
             HistoryStore(self.settings.base_dir / "history.sqlite",
@@ -137,14 +144,13 @@ class ReportsPlugin:
         except HistoryError as exc:
             self.notes.append(str(exc))
 
-    # -- the table at the end of the pytest output ---------------------------------------
-
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_worker:
+        if self.workerinput is not None:
             return
         from synthmon.reports.table import render_summary
 
-        for line in render_summary(self.collector, self.run_dir if self.summary_path else None):
+        for line in render_summary(self.collector, self.context,
+                                   self.run_dir if self.summary_path else None):
             terminalreporter.write_line(line)
         for note in self.notes:
             terminalreporter.write_line(f"synthmon: {note}", yellow=True)

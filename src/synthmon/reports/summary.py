@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from synthmon.reports.collect import CheckOutcome
+from synthmon.outcomes import CheckOutcome
+from synthmon.privacy import scrub_text
 from synthmon.reports.stats import endpoint_stats
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
-from synthmon.privacy import scrub_text
 
 SUMMARY_VERSION = 1
 

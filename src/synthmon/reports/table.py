@@ -1,4 +1,5 @@
-"""The short table at the end of the pytest output: per endpoint, calls and percentiles."""
+"""The one end-of-run summary in the pytest output: the run, its checks, per endpoint the
+calls and percentiles, the calls over budget, the flaky checks and the failed calls' ids."""
 
 from __future__ import annotations
 
@@ -7,17 +8,25 @@ from pathlib import Path
 
 from synthmon.reports.collect import Collector
 from synthmon.reports.stats import endpoint_stats
+from synthmon.run_context import RunContext
 
 _MAX_ROWS = 25
+_MAX_DEGRADED = 10
 
 
-def render_summary(collector: Collector, run_dir: Path | None) -> Iterator[str]:
-    stats = endpoint_stats(collector.samples)
-    counts = collector.counts()
+def render_summary(collector: Collector, context: RunContext,
+                   run_dir: Path | None) -> Iterator[str]:
     if not collector.checks:
         return
+    stats = endpoint_stats(collector.samples)
+    counts = collector.counts()
+    degraded = collector.degraded()
+    flaky = [c for c in collector.checks.values() if c.flaky]
     yield ""
     yield "synthmon run summary " + "-" * 58
+    yield (f"run {context.run_id}: {len(collector.samples)} calls to {context.target}, build "
+           f"{context.build_id or '?'}, {len(degraded)} over budget (degraded), "
+           f"{len(flaky)} flaky")
     outcome = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n)
     yield f"checks: {outcome or 'none'}; requests: {len(collector.samples)}"
     if stats:
@@ -31,6 +40,11 @@ def render_summary(collector: Collector, run_dir: Path | None) -> Iterator[str]:
         if len(rows) > _MAX_ROWS:
             yield f"... {len(rows) - _MAX_ROWS} more endpoints in summary.json"
         yield "(ms; '!' = some calls over budget)"
+    for sample in degraded[:_MAX_DEGRADED]:
+        yield (f"  degraded: {sample.endpoint} {sample.total_ms:.0f} ms > "
+               f"{sample.budget_ms:.0f} ms [{sample.synthetic_id}]")
+    for check in flaky:
+        yield f"  flaky: {check.nodeid}: {check.flaky_reason}"
     for check in collector.checks.values():
         if check.outcome in ("failed", "error") and check.failed_synthetic_ids:
             yield (f"failed {check.nodeid}: synthetic ids "

@@ -143,10 +143,10 @@ class ApiClient:
     ) -> ApiResponse:
         """One call. `expect`: the status (or statuses) the check expects, default any 2xx.
         `schema`: the response schema for an expected 2xx; an error answer is always held
-        against the problem+json schema. `checked=False` (the plugin's own probe) records
-        the sample but judges nothing, and raises TargetDown when no answer came.
-        `learn(status, body)` (the probe) runs before the span ends and the sample is made,
-        so what it learns about the run (the build) is on this call's span and sample too."""
+        against the problem+json schema. `checked=False` (the suite's probe of the target)
+        judges nothing, and raises TargetDown when no answer came. `learn(status, body)`
+        sees the answer before it is judged (a clean-up that must know what was created,
+        even when the call then fails its budget)."""
         method = method.upper()
         route = route or path
         url_path = path.format_map({k: quote(str(v), safe="") for k, v in path_params.items()}) \
@@ -170,10 +170,6 @@ class ApiClient:
             raw = last.response
             if learn is not None:
                 learn(raw.status_code, last.content)
-                call.context = core.run_context()
-                # the span processor stamped the run's tags at start, before they were known
-                trace.span.set_attributes({"build_id": call.context.build_id,
-                                           "git_sha": call.context.git_sha})
             judgement = judge(raw.status_code, messages.content_type_of(raw.headers),
                               last.content, expected=call.expected, schema=schema,
                               schemas=core.schemas, total_ms=last.total_ms, budget=call.budget)
@@ -202,7 +198,6 @@ class ApiClient:
         except TargetDown as exc:
             core.down = str(exc)
             self._not_sent(call, messages.not_sent(call.name, str(exc)))
-        call.context = core.run_context()  # the first call's probe may have learnt the build
         return call, base
 
     @staticmethod

@@ -1,193 +1,136 @@
-"""The synthetic suite's hooks and fixtures, registered by synthmon.plugin in pytest_configure.
+"""The synthetic suite's hooks, registered by synthmon.plugin in pytest_configure.
 
-One SynthmonSuite per pytest process. On the xdist controller (or a run without xdist) it
-makes the RunContext; workers take theirs from `workerinput`. It owns the target: the
-embedded sandbox is started by whichever process first needs a target (the controller, for
-its workers, when it spawns them), probed once per process (`GET /health`: reachable? the
-expected build?), and stopped at unconfigure, which pytest reaches on Ctrl-C too.
+One SynthmonSuite per pytest process. In its pytest_configure (before any other plugin of
+the run reads it) it decides the run's context (synthmon.suite.context): the xdist
+controller, or the only process, starts the embedded sandbox when no target is given,
+probes the target once and hands its decision to every worker through `workerinput`. The
+sandbox is stopped at unconfigure, which pytest reaches on Ctrl-C too.
+
+Per check it tracks which check is running (the api client names its calls after it),
+hands every Sample to the sample hook and to the test report, and decides which checks are
+flaky: passed, but a call answered only after a retry.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-import re
 from collections.abc import Generator
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from synthmon.check_ids import short_check_id
+from synthmon.outcomes import FLAKY_PROPERTY
 from synthmon.policy import Policy, PolicyError
-from synthmon.run_context import RUN_CONTEXT_KEY, WORKERINPUT_KEY, RunContext
+from synthmon.privacy import register_environment_secrets
+from synthmon.run_context import RUN_CONTEXT_KEY, RunContext
 from synthmon.samples import SAMPLE_PROPERTY, Sample
+from synthmon.sandbox_process import SandboxProcess, SandboxStartError, spawn_sandbox
 from synthmon.suite.budgets import Budgets
-from synthmon.suite.client import ApiClient, ClientCore, ClientSettings, TargetDown
+from synthmon.suite.client import ClientCore, ClientSettings, TargetDown
+from synthmon.suite.context import (
+    RunStart,
+    given_context,
+    load_policy_and_target,
+    probe,
+)
 from synthmon.suite.exchange import Exchange
 from synthmon.suite.schemas import SchemaStore
-from synthmon.suite.targets import (
-    EmbeddedSandbox,
-    TargetError,
-    TargetSpec,
-    pid_alive,
-    wait_for_ready_file,
-)
+from synthmon.suite.targets import START_TIMEOUT_S, TargetError, TargetSpec
 
-TARGET_WORKERINPUT_KEY = "synthmon_target"
-FLAKY_PROPERTY = "synthmon.flaky"
+SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
 _SAMPLES_KEY = pytest.StashKey[list[Sample]]()
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def short_check_id(item: pytest.Item) -> str:
-    """tests/synthetic/test_auth.py::test_refresh[x] -> auth-refresh-x (header- and log-safe)."""
-    module = item.path.stem.removeprefix("test_") if hasattr(item, "path") else "check"
-    name = item.name.removeprefix("test_")
-    short = _UNSAFE.sub("-", f"{module}-{name}").strip("-")
-    if len(short) <= 60:
-        return short
-    # two parametrizations may differ only past the cut: keep ids unique with a digest
-    return f"{short[:51]}-{hashlib.sha256(item.nodeid.encode()).hexdigest()[:8]}"
+def runs_checks(config: pytest.Config) -> bool:
+    """False for the runs that only list or explain (--help, --collect-only, --fixtures,
+    --markers, --setup-plan): they need no target, so none is started or asked."""
+    option = config.option
+    return not any(getattr(option, name, False) for name in (
+        "help", "collectonly", "markers", "showfixtures", "show_fixtures_per_test",
+        "setupplan"))
 
 
 class SynthmonSuite:
-    def __init__(self, config: pytest.Config, policy: Policy | None, spec: TargetSpec | None,
-                 policy_error: str | None) -> None:
+    def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.policy = policy
-        self.spec = spec
-        self.policy_error = policy_error
+        workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        self.workerinput = workerinput
+        self.worker = workerinput.get("workerid", "main") if workerinput else "main"
         self.expect_build: str = config.getoption("synthmon_expect_build") or ""
-        self.sandbox: EmbeddedSandbox | None = None
-        self.handoff: dict[str, Any] | None = getattr(config, "workerinput", {}).get(
-            TARGET_WORKERINPUT_KEY)
-        self._url: str | None = None
-        self._target_error: str | None = None
+        self.policy: Policy | None = None
+        self.spec: TargetSpec | None = None
+        self.settings: ClientSettings | None = None
+        self.start: RunStart | None = None
+        self.sandbox: SandboxProcess | None = None
+        self._given: RunContext | None = None
         self._core: ClientCore | None = None
         self._current: pytest.Item | None = None
         self._short_ids: dict[str, str] = {}
-        self._probing = False
-        self._worker: str = getattr(config, "workerinput", {}).get("workerid", "main")
-        # what the controller (or the only process) saw, for the terminal summary
-        self.calls = 0
-        self.degraded: list[str] = []
-        self.flaky: list[str] = []
+        config.stash[SUITE_KEY] = self
 
-    # --- the run context ------------------------------------------------------------
+    # --- the run's context, decided once ------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        register_environment_secrets()
+        self.policy, self.spec = load_policy_and_target(config)
+        try:
+            self.settings = ClientSettings.from_policy(self.policy)
+        except PolicyError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+        if self.workerinput is not None:
+            self.start = RunStart.from_workerinput(self.workerinput)
+        else:
+            self.start = self._decide(given_context(config, self.spec))
+        config.stash[RUN_CONTEXT_KEY] = self.start.context
+
     @property
     def context(self) -> RunContext:
         return self.config.stash[RUN_CONTEXT_KEY]
 
-    def _update_context(self, **changes: Any) -> None:
-        self.config.stash[RUN_CONTEXT_KEY] = dataclasses.replace(self.context, **changes)
-
-    # --- the target -----------------------------------------------------------------
-    def _sandbox_args(self) -> list[str]:
-        args = ["--cohort", self.context.cohort]
-        flags = (("synthmon_build_id", "--build-id"), ("synthmon_git_sha", "--git-sha"))
-        for option, flag in flags:
-            value = self.config.getoption(option)
-            if value:
-                args += [flag, value]
-        return args
-
-    def _own_sandbox(self) -> EmbeddedSandbox:
-        if self.sandbox is None:
-            self.sandbox = EmbeddedSandbox(self._sandbox_args())
-            self.sandbox.start()
-        return self.sandbox
-
-    def target_url(self) -> str:
-        """The base URL, starting or waiting for the sandbox and probing it on first use."""
-        if self._url is not None:
-            return self._url
-        if self._target_error is not None:
-            raise TargetDown(self._target_error)
+    def _decide(self, given: RunContext) -> RunStart:
+        assert self.spec is not None
+        if not runs_checks(self.config):
+            return RunStart(given)
         try:
-            if self.policy_error is not None:
-                raise TargetError(self.policy_error)
-            assert self.spec is not None
-            if self.spec.url is not None:
-                url = self.spec.url
-            elif self.handoff is not None:  # an xdist worker: the controller started it
-                handoff = self.handoff
-                url = wait_for_ready_file(
-                    Path(handoff["ready_file"]), lambda: pid_alive(int(handoff["pid"])),
-                    Path(handoff["log_file"]))
-            else:
-                url = self._own_sandbox().wait_ready()
+            url = self.spec.url or self._start_sandbox(given)
         except TargetError as exc:
-            self._target_error = str(exc)
-            raise TargetDown(self._target_error) from exc
-        self._url = url
-        self._update_context(target=url)
-        self._probe()
-        return url
+            return RunStart(given, str(exc))
+        self._given = replace(given, target=url)
+        label = url if self.spec.url else f"{url} (embedded sandbox)"
+        return probe(self.core, self._given, label, self.expect_build)
 
-    def _probe(self) -> None:
-        """GET /health once: a target that does not answer is down for the whole run (the
-        checks then fail at once instead of each waiting out its timeouts), and a target
-        serving another build than --expect-build stops the run: a gate must never compare
-        canary with canary because of mis-routing."""
-        client = ApiClient(self.core)
-        reported: dict[str, Any] = {}
-
-        def learn(status: int, content: bytes) -> None:
-            # before the probe's own span and sample are finished, so they carry the build
-            if status == 200:
-                try:
-                    body = json.loads(content)
-                except ValueError:
-                    body = None
-                if isinstance(body, dict):
-                    reported.update(body)
-            context = self.context
-            self._update_context(build_id=context.build_id or str(reported.get("build_id") or ""),
-                                 git_sha=context.git_sha or str(reported.get("git_sha") or ""))
-
-        self._probing = True
+    def _start_sandbox(self, given: RunContext) -> str:
+        self.sandbox = spawn_sandbox(cohort=given.cohort, build_id=given.build_id or None,
+                                     git_sha=given.git_sha or None)
         try:
-            response = client.request("GET", "/health", expect=200, checked=False, learn=learn)
-        except TargetDown as exc:
-            self._url = None
-            self._target_error = f"the target {self.spec_label} is down: {exc}"
-            raise TargetDown(self._target_error) from exc
-        finally:
-            self._probing = False
-        build_id = str(reported.get("build_id") or "")
-        if self.expect_build and build_id != self.expect_build:
-            seen = (f"reports build {build_id!r}" if build_id else
-                    f"did not report a build (GET /health answered {response.status_code})")
-            self._url = None
-            self._target_error = (
-                f"the target {self.spec_label} {seen}, but --expect-build is "
-                f"{self.expect_build!r}: stopping rather than measuring the wrong build "
-                f"[synthetic id {response.synthetic_id}]")
-            self.config.stash.setdefault(_STOP_KEY, self._target_error)
-            raise TargetDown(self._target_error)
+            return self.sandbox.wait_ready(START_TIMEOUT_S).url
+        except SandboxStartError as exc:
+            raise TargetError(f"the embedded sandbox did not start: {exc}") from exc
 
-    @property
-    def spec_label(self) -> str:
-        if self.spec is None:
-            return "?"
-        return self._url or self.spec.url or f"{self.spec.name} (embedded sandbox)"
+    def _context_of_calls(self) -> RunContext:
+        # The probe's own call comes before the decision: it carries what the options say.
+        decided = self.config.stash.get(RUN_CONTEXT_KEY, None)
+        if decided is not None:
+            return decided
+        assert self._given is not None
+        return self._given
 
+    def _base_url(self) -> str:
+        if self.start is not None and self.start.target_error is not None:
+            raise TargetDown(self.start.target_error)
+        return self._context_of_calls().target
+
+    # --- the client's per-process part ------------------------------------------------------
     @property
     def core(self) -> ClientCore:
         if self._core is None:
-            if self.policy is None:
-                raise TargetDown(self.policy_error or "no policy")
-            try:
-                settings = ClientSettings.from_policy(self.policy)
-            except PolicyError as exc:
-                raise TargetDown(str(exc)) from exc
+            assert self.policy is not None
             self._core = ClientCore(
-                base_url=self.target_url,
-                settings=settings,
+                base_url=self._base_url,
+                settings=self.settings,
                 schemas=SchemaStore(self.config.rootpath / "schemas"),
                 budgets=Budgets(self.policy),
-                run_context=lambda: self.config.stash[RUN_CONTEXT_KEY],
+                run_context=self._context_of_calls,
                 current_check=self._current_check,
                 record=self._record,
             )
@@ -195,11 +138,11 @@ class SynthmonSuite:
 
     def _current_check(self) -> tuple[str, str]:
         """(check node id, the check's part of the synthetic id). Calls that belong to no
-        check, and the probe of the target, are numbered per process under
-        `<worker>.session`: each xdist worker probes once, and ids must never collide."""
+        check (the probe of the target) are numbered per process under `<worker>.session`,
+        so ids never collide."""
         item = self._current
-        if item is None or self._probing:
-            return (item.nodeid if item else "synthmon"), f"{self._worker}.session"
+        if item is None:
+            return "synthmon", f"{self.worker}.session"
         short = self._short_ids.get(item.nodeid)
         if short is None:
             short = self._short_ids[item.nodeid] = short_check_id(item)
@@ -214,13 +157,11 @@ class SynthmonSuite:
         self.config.hook.pytest_synthmon_sample_recorded(sample=sample, item=item,
                                                          exchange=exchange)
 
-    # --- xdist: the controller starts the sandbox once and hands it to every worker ----
+    # --- xdist: the controller's decision goes to every worker ----------------------------
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[WORKERINPUT_KEY] = self.context.to_dict()
-        if self.spec is not None and self.spec.url is None and self.policy_error is None:
-            # started now, without waiting: the workers wait for it while they boot
-            node.workerinput[TARGET_WORKERINPUT_KEY] = self._own_sandbox().handoff()
+        assert self.start is not None
+        node.workerinput.update(self.start.to_workerinput())
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self._core is not None:
@@ -229,7 +170,7 @@ class SynthmonSuite:
             self.sandbox.stop()
             self.sandbox = None
 
-    # --- per test -------------------------------------------------------------------------
+    # --- per check ----------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
         self._current = item
@@ -253,9 +194,8 @@ class SynthmonSuite:
                 report.user_properties.append((FLAKY_PROPERTY, "; ".join(
                     f"{s.endpoint} answered {s.status} only after {s.attempts} attempts "
                     f"[synthetic id {s.synthetic_id}]" for s in retried)))
-        stop = item.config.stash.get(_STOP_KEY, None)
-        if stop and not item.session.shouldstop:
-            item.session.shouldstop = stop
+        if self.start is not None and self.start.stop and not item.session.shouldstop:
+            item.session.shouldstop = self.start.target_error or True
         return report
 
     @pytest.hookimpl(tryfirst=True)
@@ -265,53 +205,7 @@ class SynthmonSuite:
             return "flaky", "K", ("FLAKY", {"yellow": True})
         return None
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if hasattr(self.config, "workerinput"):
-            return
-        for name, value in report.user_properties:
-            if name == SAMPLE_PROPERTY:
-                self.calls += 1
-                if value.get("budget_verdict") == "degraded":
-                    self.degraded.append(
-                        f"{value['method']} {value['route']} {value['total_ms']:.0f} ms "
-                        f"> {value['budget_ms']:.0f} ms [{value['synthetic_id']}]")
-                self._learn(value)
-            elif name == FLAKY_PROPERTY:
-                self.flaky.append(f"{report.nodeid}: {value}")
-
-    def _learn(self, sample: dict[str, Any]) -> None:
-        """The controller learns the target URL and build from its workers' samples."""
-        context = self.context
-        changes = {k: sample[k] for k in ("target", "build_id", "git_sha")
-                   if sample.get(k) and getattr(context, k) in ("", "embedded")}
-        if changes:
-            self._update_context(**changes)
-
     def pytest_report_header(self, config: pytest.Config) -> str:
         context = self.context
-        where = self.spec_label if self.policy_error is None else f"unusable ({self.policy_error})"
-        return (f"synthmon: run {context.run_id}, target {where}, cohort {context.cohort}, "
-                f"region {context.region}, device {context.device}")
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if hasattr(self.config, "workerinput") or not self.calls:
-            return
-        write = terminalreporter.write_line
-        context = self.context
-        terminalreporter.section("synthmon", sep="-")
-        write(f"run {context.run_id}: {self.calls} calls to {context.target}, build "
-              f"{context.build_id or '?'}, {len(self.degraded)} over budget (degraded), "
-              f"{len(self.flaky)} flaky")
-        for line in self.degraded[:10]:
-            write(f"  degraded: {line}")
-        for line in self.flaky:
-            write(f"  flaky: {line}")
-
-    def core_or_fail(self) -> ClientCore:
-        try:
-            return self.core
-        except TargetDown as exc:
-            pytest.fail(str(exc), pytrace=False)
-
-
-_STOP_KEY = pytest.StashKey[str]()
+        return (f"synthmon: run {context.run_id}, target {context.target}, cohort "
+                f"{context.cohort}, region {context.region}, device {context.device}")

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from synthmon.json_schema import Draft202012Validator, SchemaError, best_match
 
 SCHEMA_SUFFIX = ".schema.json"
 # Base for files that carry no $id, so relative $refs between them still resolve.

@@ -9,7 +9,6 @@ server log line, without one series per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
@@ -84,10 +83,10 @@ def exemplar_context(trace_id: str, span_id: str) -> Context | None:
 
 
 class Instruments:
-    def __init__(self, meter: Meter, run_attrs: Callable[[], dict[str, Any]]):
-        # Read at each record: the build id is learned from the target after the start.
+    def __init__(self, meter: Meter, run_attrs: dict[str, Any]):
         # synthmon.run.id is recorded but kept off the series by the views: exemplar material.
-        self._run_attrs = run_attrs
+        self.run_attrs = {k: v for k, v in run_attrs.items()
+                          if k in METRIC_RUN_KEYS or k == "synthmon.run.id"}
         self.duration = meter.create_histogram(
             DURATION, unit="s", description="Duration of HTTP client requests, body included.")
         self.check_results = meter.create_counter(
@@ -100,11 +99,6 @@ class Instruments:
             description="Requests over their latency budget (degraded) or hard limit.")
         self.flaky = meter.create_counter(
             FLAKY_CHECKS, unit="{check}", description="Checks that passed only after a retry.")
-
-    @property
-    def run_attrs(self) -> dict[str, Any]:
-        return {k: v for k, v in self._run_attrs().items()
-                if k in METRIC_RUN_KEYS or k == "synthmon.run.id"}
 
     def record_sample(self, sample: Sample) -> None:
         attrs = {**self.run_attrs, **http_attributes(sample),

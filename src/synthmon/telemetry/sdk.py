@@ -68,17 +68,14 @@ def _timeout(environ: Mapping[str, str], signal: str) -> float:
 class RunAttributesProcessor(SpanProcessor):
     """Stamps the run-wide tags on every span, whoever created it (our check spans, the api
     client's CLIENT spans, any instrumented library), and fills what the client leaves out.
+    The run's context is decided before the SDK starts, so the tags are final from the
+    first span on."""
 
-    The suite learns the build from the target's /health on first use, so the TelemetryPlugin
-    stamps its own spans again as they end; only that first /health call's CLIENT span,
-    made before the build is known, carries an empty build_id.
-    """
-
-    def __init__(self, attributes: Callable[[], dict[str, Any]]):
+    def __init__(self, attributes: dict[str, Any]):
         self._attributes = attributes
 
     def on_start(self, span: Span, parent_context: Any = None) -> None:
-        span.set_attributes(self._attributes())
+        span.set_attributes(self._attributes)
         attrs = span.attributes or {}
         # the api client names the id synthmon.synthetic_id; dashboards search synthetic.id
         if "synthetic.id" not in attrs and "synthmon.synthetic_id" in attrs:
@@ -104,7 +101,7 @@ class RunAttributesProcessor(SpanProcessor):
 class Telemetry:
     """The SDK of one process. `start()` installs it globally; `shutdown()` flushes it."""
 
-    run_context: Callable[[], RunContext | None]
+    run_context: RunContext
     worker_id: str = "controller"
     jsonl_path: Path | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
@@ -127,8 +124,7 @@ class Telemetry:
     def start(self) -> Telemetry:
         if sdk_disabled(self.environ):
             return self
-        ctx = self.run_context()
-        resource = build_resource(ctx, self.worker_id)
+        resource = build_resource(self.run_context, self.worker_id)
         span_exporters: list[SpanExporter] = list(self.extra_span_exporters)
         readers: list[MetricReader] = list(self.extra_metric_readers)
         if self.jsonl_path is not None:
@@ -145,7 +141,7 @@ class Telemetry:
 
         self.tracer_provider = TracerProvider(resource=resource)
         self.tracer_provider.add_span_processor(
-            RunAttributesProcessor(lambda: run_attributes(self.run_context())))
+            RunAttributesProcessor(run_attributes(self.run_context)))
         for exporter in span_exporters:
             self.tracer_provider.add_span_processor(
                 BatchSpanProcessor(exporters.ScrubbingSpanExporter(exporter),
@@ -156,7 +152,7 @@ class Telemetry:
         # real run) keeps using its own providers through self.tracer / self.meter.
         trace.set_tracer_provider(self.tracer_provider)
         metrics.set_meter_provider(self.meter_provider)
-        self.instruments = Instruments(self.meter, lambda: run_attributes(self.run_context()))
+        self.instruments = Instruments(self.meter, run_attributes(self.run_context))
         return self
 
     def _add_otlp(self, traces_url: str | None, metrics_url: str | None,

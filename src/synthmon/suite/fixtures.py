@@ -1,0 +1,38 @@
+"""The fixtures a check asks for: `api`, `api_session` and `run_context`.
+
+Module-level functions, registered as a plugin by synthmon.plugin: pytest collects
+fixtures from any registered plugin, and these need nothing but the suite of this process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from synthmon.run_context import RUN_CONTEXT_KEY, RunContext
+from synthmon.suite.client import ApiClient
+from synthmon.suite.hooks import SUITE_KEY
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest) -> Iterator[ApiClient]:
+    """The client a check uses: `api.get(path, expect=200, schema="...")`; see docs/api.md."""
+    client = ApiClient(request.config.stash[SUITE_KEY].core)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def api_session(request: pytest.FixtureRequest) -> ApiClient:
+    """The same client for session-scoped fixtures (logins shared by many checks); its
+    calls are recorded against the check that is running when they are made."""
+    return ApiClient(request.config.stash[SUITE_KEY].core)
+
+
+@pytest.fixture(scope="session")
+def run_context(request: pytest.FixtureRequest) -> RunContext:
+    """Who runs what against which build (the controller's, on every xdist worker)."""
+    return request.config.stash[RUN_CONTEXT_KEY]
