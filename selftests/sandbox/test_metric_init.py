@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from support.sandbox_process import SandboxProcess, running_sandbox
+
+from synthmon.sandbox_process import SandboxProcess, running_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT = REPO / "docs" / "api-contract.md"
