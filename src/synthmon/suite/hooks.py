@@ -124,7 +124,7 @@ class SynthmonSuite:
     @property
     def core(self) -> ClientCore:
         if self._core is None:
-            assert self.policy is not None
+            assert self.policy is not None and self.settings is not None
             self._core = ClientCore(
                 base_url=self._base_url,
                 settings=self.settings,
