@@ -200,7 +200,8 @@ def _validator(schema_path: Path) -> Draft202012Validator:
 
 def _field_name(data: dict[str, Any], path: list[Any]) -> str:
     """criteria[3] (http_5xx_rate).threshold: a path a human finds in the YAML."""
-    name, node = "", data
+    name = ""
+    node: Any = data  # the YAML below the path so far, or None once the path leaves it
     for part in path:
         if isinstance(part, int):
             name += f"[{part}]"

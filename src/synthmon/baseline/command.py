@@ -38,9 +38,9 @@ def _is_loopback(url: str) -> bool:
 def resolve_target(target: str, policy: Policy) -> tuple[str, str, str]:
     """URL or a policy target name -> (url, name, environment)."""
     if target.startswith(("http://", "https://")):
-        for name, conf in policy.targets.items():
-            if str(conf.get("url", "")).rstrip("/") == target.rstrip("/"):
-                return target.rstrip("/"), name, str(conf.get("environment", "unknown"))
+        for name, listed in policy.targets.items():
+            if str(listed.get("url", "")).rstrip("/") == target.rstrip("/"):
+                return target.rstrip("/"), name, str(listed.get("environment", "unknown"))
         return target.rstrip("/"), "url", "sandbox" if _is_loopback(target) else "unknown"
     conf = policy.targets.get(target)
     if conf is None:

@@ -39,7 +39,7 @@ def read_summary_samples(path: Path) -> list[Sample]:
     files = [path] if path.is_file() else sorted({p.resolve() for p in path.glob("*/summary.json")})
     if not files and path.is_dir() and (path / "summary.json").is_file():
         files = [path / "summary.json"]
-    samples = []
+    samples: list[Sample] = []
     for file in files:
         try:
             data = json.loads(file.read_text(encoding="utf-8"))

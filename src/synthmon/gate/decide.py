@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from synthmon import stats
 from synthmon.gate import criteria as synthetic
-from synthmon.gate.model import CriterionResult, Decision, GateInput
+from synthmon.gate.model import CriterionResult, Decision, GateInput, Outcome
 from synthmon.gate.production import evaluate_production
 from synthmon.gate.prometheus import PrometheusClient
 from synthmon.gate.scope import out_of_scope_reason
@@ -21,8 +21,9 @@ from synthmon.samples import Sample
 def _synthetic_evaluator(c: Criterion, budgets: dict[str, float]
                          ) -> Callable[..., CriterionResult]:
     """metric -> the function that judges it from samples."""
-    def rate(is_bad, what):
-        def run(c, inp, crit, conf, method):
+    def rate(is_bad: Callable[[Sample], bool], what: str) -> Callable[..., CriterionResult]:
+        def run(c: Criterion, inp: GateInput, crit: set[str], conf: float,
+                method: str) -> CriterionResult:
             if c.comparison == "absolute":
                 return synthetic.absolute_rate(c, inp, is_bad, conf, method, what)
             return synthetic.rate_vs_reference(c, inp, is_bad, conf, what, c.metric)
@@ -78,6 +79,7 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
     held = [r for r in results if r.verdict == "hold"]
     skipped = [r for r in results if r.verdict == "not_applicable"]
     control_down = _unreachable(inp.control)
+    verdict: Outcome
     if control_down:
         # A control that answers nothing means the monitor cannot tell a canary fault from
         # its own network or a wider outage: never roll back (nor go) on that comparison.

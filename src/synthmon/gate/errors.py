@@ -35,6 +35,16 @@ class GateError(click.ClickException):
                    err=True)
 
 
+class GateUsageError(click.UsageError):
+    """A usage error of a gate command: exit 3, since click's own 2 is the gate's hold."""
+
+    exit_code = EXIT_ERROR
+
+    @classmethod
+    def of(cls, exc: click.UsageError, suffix: str = "") -> GateUsageError:
+        return cls(exc.format_message() + suffix, exc.ctx)
+
+
 def write_debug_log(exc: BaseException, out_dir: Path | None) -> Path:
     """The traceback, appended to gate-debug.log in the output folder (or, when there is
     none yet, a file in the temporary directory); returns where it went."""
@@ -96,13 +106,11 @@ class _Failsafe:
         try:
             return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
         except click.UsageError as exc:
-            exc.exit_code = EXIT_ERROR
             out = _option_value(raw, "--out")
             if out and not ctx.resilient_parsing:
                 write_failed_decision(Path(out), _option_value(raw, "--phase") or "?",
                                       f"usage error: {exc.format_message()}")
-            exc.message = f"{exc.message} (could not evaluate: exit {EXIT_ERROR})"
-            raise
+            raise GateUsageError.of(exc, f" (could not evaluate: exit {EXIT_ERROR})") from exc
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -110,9 +118,10 @@ class _Failsafe:
         except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except click.UsageError as exc:
-            exc.exit_code = EXIT_ERROR
             self._record(ctx, f"usage error: {exc.format_message()}")
-            raise
+            if isinstance(exc, GateUsageError):
+                raise
+            raise GateUsageError.of(exc) from exc
         except click.ClickException as exc:
             self._record(ctx, exc.format_message())
             if isinstance(exc, GateError):

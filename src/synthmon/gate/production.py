@@ -5,12 +5,16 @@ as the policy says, and always said; Prometheus unreachable or empty: hold."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from synthmon import stats
 from synthmon.gate.criteria import hold_for_data, new_result, per_minute
 from synthmon.gate.model import CriterionResult, GateInput
 from synthmon.gate.prometheus import PrometheusClient, PrometheusError
 from synthmon.policy import Criterion, Policy
+
+# (query part, cohort) -> the value Prometheus answered for it
+Ask = Callable[[str, str], float]
 
 NO_BASELINE_SIGNAL = "the baseline holds no production signal: compared with control"
 
@@ -63,7 +67,7 @@ def evaluate_production(criterion: Criterion, inp: GateInput, policy: Policy,
 
 
 def _rate_criterion(r: CriterionResult, c: Criterion, inp: GateInput, policy: Policy,
-                    ask, confidence: float) -> None:
+                    ask: Ask, confidence: float) -> None:
     x, n = round(ask("numerator", "canary")), round(ask("denominator", "canary"))
     r.samples = {"canary": n}
     if n < c.min_samples:
@@ -130,7 +134,7 @@ def _burn(r: CriterionResult, c: Criterion, inp: GateInput, policy: Policy, x: i
                 f"{r.bound['lower']:.1f}x " + (">" if bad else "<=") + f" {limit:.1f}x")
 
 
-def _value_criterion(r: CriterionResult, c: Criterion, inp: GateInput, ask) -> None:
+def _value_criterion(r: CriterionResult, c: Criterion, inp: GateInput, ask: Ask) -> None:
     if "count" in c.promql:
         # The count first: a quantile of an empty histogram is no data, and the honest
         # hold is 'N more events', not 'is the cohort scraped?'.

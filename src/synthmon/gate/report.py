@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from synthmon.gate.model import CriterionResult, Decision
 
@@ -26,7 +27,7 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _finite(value):
+def _finite(value: Any) -> Any:
     """JSON has no Infinity/NaN: write them as strings a reader cannot mistake for numbers."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
@@ -40,7 +41,7 @@ def _finite(value):
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
-    if isinstance(value, float) and not math.isfinite(value):
+    if not math.isfinite(value):
         return str(value)
     if unit == "ms":
         return f"{value:.1f} ms"

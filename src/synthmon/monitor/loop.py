@@ -248,11 +248,11 @@ class Monitor:
                 self._publish(self.tracker.scheduled(check, outcome.passed, cycle, now))
             return
         for check in pending:
-            outcome = retry.checks.get(check)
+            rerun = retry.checks.get(check)
             # A check missing from the re-run's results did not pass: it cannot be cleared.
-            passed = outcome is not None and outcome.passed
-            if outcome is not None:
-                self._record_check(check, outcome.duration_s, passed)
+            passed = rerun is not None and rerun.passed
+            if rerun is not None:
+                self._record_check(check, rerun.duration_s, passed)
             self.metrics.retries.labels(check, "passed" if passed else "failed").inc()
             self._publish(self.tracker.retried(check, passed, attempt, False, cycle, now))
 

@@ -6,8 +6,8 @@ leaks into it; served on loopback only.
 
 from __future__ import annotations
 
-from http.server import ThreadingHTTPServer
 from threading import Thread
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -89,7 +89,7 @@ class MonitorMetrics:
         self.interval = Gauge(
             "synthmon_monitor_interval_seconds", "The configured interval", registry=r,
         )
-        self._server: ThreadingHTTPServer | None = None
+        self._server: WSGIServer | None = None
         self._thread: Thread | None = None
 
     def set_state(self, check: str, state: CheckState) -> None:
