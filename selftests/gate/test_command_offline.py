@@ -219,3 +219,36 @@ def test_empty_bad_event_counters_are_zero_and_an_empty_histogram_asks_for_event
     assert rows["error_budget_burn"]["verdict"] == "go", rows["error_budget_burn"]["reason"]
     ttv = rows["time_to_value_p80"]
     assert ttv["verdict"] == "hold" and ttv["needs"]["events in Prometheus"] == 50
+
+
+def test_every_evaluation_is_kept_and_listed_by_history_decisions(tmp_path, summaries,
+                                                                 prometheus):
+    db = tmp_path / "history.sqlite"
+    for extra in ([], ["--prometheus", prometheus]):
+        result, _ = gate(tmp_path, summaries, "--db", str(db), *extra)
+        assert result.exit_code in (0, 1), result.output
+    runner = CliRunner()
+    listed = runner.invoke(main, ["history", "decisions", "--db", str(db), "--since", "1h"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert "go" in lines[1] and "rollback" in lines[2] and "signup_completion" in lines[2]
+    as_json = runner.invoke(main, ["history", "decisions", "--db", str(db), "--json",
+                                   "--phase", "25"])
+    rows = [json.loads(line) for line in as_json.output.splitlines()]
+    assert [r["verdict"] for r in rows] == ["go", "rollback"]
+    assert {c["id"] for c in rows[1]["criteria"]} == {
+        c["id"] for c in rows[0]["criteria"]}, "every criterion kept with each verdict"
+    assert all(r["origin"] == "gate" for r in rows)
+    none = runner.invoke(main, ["history", "decisions", "--db", str(db), "--phase", "5"])
+    assert "no gate verdicts" in none.output
+
+
+def test_decision_json_keeps_its_criterion_ids(tmp_path, summaries):
+    """Orchestrators and dashboards key on these ids: renaming one is a breaking change,
+    which this test makes visible."""
+    _result, decision = gate(tmp_path, summaries)
+    assert [c["id"] for c in decision["criteria"]] == [
+        "http_5xx_rate", "http_4xx_non_user_rate", "latency_p95_regression",
+        "latency_p95_critical", "schema_failure_rate", "auth_error_rate",
+        "payment_capture_failures", "waf_hits", "waf_high_severity_new", "signup_completion",
+        "time_to_value_p80", "error_budget_burn"]

@@ -25,10 +25,11 @@ def ledger_path(policy_path: str | None = None, ledger: str | None = None) -> Pa
 
 
 def append_approval(path: Path, phase: str, role: str, name: str, note: str = "",
-                    build_id: str = "") -> dict[str, Any]:
+                    build_id: str = "", recorded_via: str = "synthmon approve"
+                    ) -> dict[str, Any]:
     entry = {"phase": phase, "role": role, "name": name, "note": note, "build_id": build_id,
              "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-             "recorded_by": getpass.getuser()}
+             "recorded_by": getpass.getuser(), "recorded_via": recorded_via}
     path.parent.mkdir(parents=True, exist_ok=True)
     # One write() of one line with O_APPEND: concurrent approvers cannot interleave.
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

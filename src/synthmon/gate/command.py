@@ -26,6 +26,7 @@ from synthmon.gate.collect import CollectError, read_summary_samples
 from synthmon.gate.engine import GateEngine
 from synthmon.gate.errors import GateError, GateGroup, remember_out
 from synthmon.gate.model import EXIT_HOLD, Decision
+from synthmon.gate.recording import Recorder, store_path
 from synthmon.gate.report import write_decision
 from synthmon.gate.sources import HistorySource, LiveSource
 from synthmon.gate.watch import evaluations, judge
@@ -66,6 +67,11 @@ EXITS_HELP = ("Exit status: 0 go, 1 rollback, 2 hold (not enough data, or a sour
 @click.option("--ledger", default=None, help="Approvals ledger (default: policy).")
 @click.option("--suite-dir", default=None, help="Where the suite lives (pytest.ini, tests/).")
 @click.option("--policy", "policy_path", default=None, help="canary-policy.yaml to use.")
+@click.option("--db", "db_path", default=None, type=click.Path(dir_okay=False),
+              help="History store every decision is recorded in (default: --history's, else "
+                   "$SYNTH_REPORTS_DIR/history.sqlite or reports/history.sqlite); see "
+                   "`synthmon history decisions`.")
+@click.option("--no-record", is_flag=True, help="Record no decision in the history store.")
 @click.pass_context
 def gate_command(ctx: click.Context, canary_url: str | None, control_url: str | None,
                  phase: str | None, window: float | None, prometheus_url: str | None,
@@ -73,7 +79,8 @@ def gate_command(ctx: click.Context, canary_url: str | None, control_url: str | 
                  canary_summary: tuple[str, ...], control_summary: tuple[str, ...],
                  out_dir: str | None, watch: bool, watch_for: float | None,
                  until_decided: bool, interval: float | None, on_rollback: str | None,
-                 ledger: str | None, suite_dir: str | None, policy_path: str | None) -> None:
+                 ledger: str | None, suite_dir: str | None, policy_path: str | None,
+                 db_path: str | None, no_record: bool) -> None:
     """Canary vs control over the window: go (exit 0), rollback (1), hold (2), error (3).
 
     Runs the suite (the phase's scope) against both cohorts side by side, paced, for the
@@ -86,6 +93,8 @@ def gate_command(ctx: click.Context, canary_url: str | None, control_url: str | 
     out = Path(out_dir or f"reports/gate/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
                           f"-phase-{phase}")
     remember_out(out)
+    recorder = Recorder(None if no_record else store_path(db_path, history_file),
+                        "watch" if watch else "gate")
     engine = GateEngine.from_options(policy_path, phase, window, prometheus_url, baseline_file,
                                      ledger)
     total, every = watch_params(engine, watch_for, interval)  # bad durations fail first
@@ -102,7 +111,8 @@ def gate_command(ctx: click.Context, canary_url: str | None, control_url: str | 
             raise GateError(str(exc)) from exc
         starts = [s.started_at for s in canary + control]
         elapsed = (max(starts) - min(starts)) if starts else 0.0
-        _exit(finish(engine.evaluate(canary, control, max(elapsed, 1.0), debug_dir=out), out))
+        _exit(finish(engine.evaluate(canary, control, max(elapsed, 1.0), debug_dir=out), out,
+                     recorder))
     if history_file:
         source: HistorySource | LiveSource = HistorySource(Path(history_file))
     elif canary_url and control_url:
@@ -112,14 +122,15 @@ def gate_command(ctx: click.Context, canary_url: str | None, control_url: str | 
         raise GateError("give --canary URL and --control URL (or --history, or the "
                         "--canary-summary/--control-summary pair)")
     if not watch:
-        _exit(_once(engine, source, out))
+        _exit(_once(engine, source, out, recorder))
     first = 0.0 if isinstance(source, HistorySource) else every
     code = EXIT_HOLD
     stop = threading.Event()
     with stop_on_sigterm(stop):
-        for decision, at_s in evaluations(engine, source, every, total, first, stop, out):
-            code = finish(decision, out)
-            log_watch(out, decision, at_s)
+        for evaluation in evaluations(engine, source, every, total, first, stop, out):
+            decision = evaluation.decision
+            code = finish(decision, out, recorder)
+            log_watch(out, decision, evaluation.since_start_s)
             if decision.verdict == "rollback":
                 if on_rollback:
                     run_on_rollback(on_rollback, out)
@@ -145,7 +156,8 @@ def stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _once(engine: GateEngine, source: HistorySource | LiveSource, out: Path) -> int:
+def _once(engine: GateEngine, source: HistorySource | LiveSource, out: Path,
+          recorder: Recorder) -> int:
     if isinstance(source, LiveSource):
         scope = engine.phase_conf()["scope"] or "every check"
         click.echo(f"gate: running the suite against canary and control for "
@@ -160,21 +172,23 @@ def _once(engine: GateEngine, source: HistorySource | LiveSource, out: Path) -> 
         # last run's included even when it ended after the window.
         window = source.window(time.time(), math.inf)
         return finish(engine.evaluate(window.canary, window.control, window.elapsed_s,
-                                      window.notes, debug_dir=out), out)
+                                      window.notes, debug_dir=out), out, recorder)
     decision, _ = judge(engine, source, time.time(), out)
-    return finish(decision, out)
+    return finish(decision, out, recorder)
 
 
 def _exit(code: int) -> None:
     raise SystemExit(code)
 
 
-def finish(decision: Decision, out: Path) -> int:
-    """Write the decision, say it, and return its exit code."""
+def finish(decision: Decision, out: Path, recorder: Recorder | None = None) -> int:
+    """Write the decision, record it, say it, and return its exit code."""
     try:
         json_path, md_path = write_decision(decision, out)
     except OSError as exc:
         raise GateError(f"cannot write the decision to {out}: {exc.strerror or exc}") from exc
+    if recorder is not None:
+        recorder.record(decision)
     click.echo(decision.summary)
     click.echo(f"decision: {md_path} and {json_path.name} (exit {decision.exit_code})")
     return decision.exit_code
@@ -207,3 +221,14 @@ def watch_params(engine: GateEngine, watch_for: float | None, interval: float | 
              else durations.parse(engine.phase_conf()["duration"]))
     every = interval if interval is not None else float(engine.policy.gate["watch_interval_s"])
     return max(total, every), every
+
+
+def _subcommands() -> None:
+    from synthmon.gate.plan_command import plan_command
+    from synthmon.gate.serve.command import serve_command
+
+    gate_command.add_command(plan_command)
+    gate_command.add_command(serve_command)
+
+
+_subcommands()

@@ -25,6 +25,7 @@ def new_result(criterion: Criterion, verdict: str = "hold", reason: str = "") ->
         comparison=criterion.comparison, verdict=verdict, reason=reason,  # type: ignore[arg-type]
         threshold=criterion.threshold, threshold_text=threshold_text(criterion),
         unit=criterion.unit, min_samples=criterion.min_samples, min_runs=criterion.min_runs,
+        metric=criterion.metric,
     )
 
 

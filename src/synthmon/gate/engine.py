@@ -20,6 +20,9 @@ from synthmon.gate.scope import scope_problem
 from synthmon.policy import Policy, PolicyError, load_policy
 from synthmon.samples import Sample
 
+_MISSING = ". Approvals missing: "
+_ALL_RECORDED = ". Every approval is recorded."
+
 
 @dataclass
 class GateEngine:
@@ -75,22 +78,33 @@ class GateEngine:
             window_s=self.window_s, baseline=self.baseline, scope=conf["scope"],
             notes=self.notes + (extra_notes or []))
         decision = evaluate(self.policy, inp, self.prometheus)
-        builds = sorted({s.build_id for s in canary})
-        status = approval_status(
-            ledger_path(str(self.policy.path), self.ledger), name,
-            self.policy.approvals, builds[0] if len(builds) == 1 else None)
+        self.apply_approvals(decision)
+        return decision
+
+    def apply_approvals(self, decision: Decision) -> None:
+        """Who has said go for the decision's phase (and its canary build), from the ledger
+        as it is now; a go's summary ends saying who is still missing."""
+        builds = decision.inputs.get("canary_builds", [])
+        status = approval_status(self.ledger_file, decision.phase, self.policy.approvals,
+                                 builds[0] if len(builds) == 1 else None)
         decision.approvals = status
         if decision.verdict == "go":
-            decision.summary += (". Approvals missing: " + ", ".join(status["missing"])
-                                 if status["missing"] else ". Every approval is recorded.")
-        return decision
+            base = decision.summary.split(_MISSING)[0].removesuffix(_ALL_RECORDED)
+            decision.summary = base + (_MISSING + ", ".join(status["missing"])
+                                       if status["missing"] else _ALL_RECORDED)
+
+    @property
+    def ledger_file(self) -> Path:
+        return ledger_path(str(self.policy.path), self.ledger)
 
     def evaluate(self, canary: list[Sample], control: list[Sample], elapsed_s: float,
                  extra_notes: list[str] | None = None, phase: str | None = None,
-                 debug_dir: Path | None = None) -> Decision:
-        """decide(), with any failure turned into a Decision with verdict `error`."""
+                 debug_dir: Path | None = None, fresh: bool = True) -> Decision:
+        """decide(), with any failure turned into a Decision with verdict `error`. `fresh`
+        False: the same window judged again for another phase, so Prometheus' answers of
+        the evaluation just made are reused rather than asked for again."""
         name = self.phase if phase is None else phase
-        if self.prometheus is not None:
+        if self.prometheus is not None and fresh:
             self.prometheus.reset()
             self.prometheus.probe()
         try:

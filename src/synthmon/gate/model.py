@@ -68,6 +68,7 @@ class CriterionResult:
     bound: dict[str, Any] = field(default_factory=dict)  # lower, upper, confidence, of what
     needs: dict[str, float] = field(default_factory=dict)  # requests, minutes
     evidence: dict[str, Any] = field(default_factory=dict)
+    metric: str = ""  # the policy's metric: how the value and bound read
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

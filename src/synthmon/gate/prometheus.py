@@ -35,10 +35,15 @@ class PrometheusClient:
     timeout_s: float = 5.0
     sent: list[str] = field(default_factory=list)
     broken: str | None = None
+    # promql -> its answer (or the error it raised) in this evaluation: judging the same
+    # window for several phases asks Prometheus once.
+    _answers: dict[tuple[str, float | None], tuple[float | None, dict[str, str]] | str] = \
+        field(default_factory=dict)
 
     def reset(self) -> None:
-        """A new evaluation: forget the last one's queries and failure."""
+        """A new evaluation: forget the last one's queries, answers and failure."""
         self.sent.clear()
+        self._answers.clear()
         self.broken = None
 
     def probe(self) -> None:
@@ -60,6 +65,20 @@ class PrometheusClient:
         self.sent.append(promql)
         if self.broken:
             raise PrometheusError(self.broken)
+        known = self._answers.get((promql, window_s))
+        if isinstance(known, str):
+            raise PrometheusError(known)
+        if known is not None:
+            return known[0], dict(known[1])
+        try:
+            answer = self._ask(promql, window_s)
+        except PrometheusError as exc:
+            self._answers[(promql, window_s)] = str(exc)
+            raise
+        self._answers[(promql, window_s)] = answer
+        return answer
+
+    def _ask(self, promql: str, window_s: float | None) -> tuple[float | None, dict[str, str]]:
         now = time.time()
         status, body = self._get("/api/v1/query", {"query": promql, "time": f"{now:.3f}"})
         data = _answer_data(body, status, promql)

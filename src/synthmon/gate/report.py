@@ -13,10 +13,16 @@ from synthmon.gate.model import CriterionResult, Decision
 _ICON = {"go": "✅ go", "rollback": "⛔ ROLLBACK", "hold": "⏸ hold", "not_applicable": "– n/a"}
 
 
+def decision_data(decision: Decision) -> dict[str, Any]:
+    """decision.json's content: the decision with non-finite numbers as strings."""
+    data: dict[str, Any] = _finite(decision.to_dict())
+    return data
+
+
 def write_decision(decision: Decision, out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "decision.json", out_dir / "decision.md"
-    _atomic_write(json_path, json.dumps(_finite(decision.to_dict()), indent=2, sort_keys=False))
+    _atomic_write(json_path, json.dumps(decision_data(decision), indent=2, sort_keys=False))
     _atomic_write(md_path, render_markdown(decision))
     return json_path, md_path
 
@@ -38,7 +44,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def fmt_value(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
     if not math.isfinite(value):
@@ -50,7 +56,7 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:.3g}"
 
 
-def _value_unit(r: CriterionResult) -> str:
+def value_unit(r: CriterionResult) -> str:
     # Latency ratio criteria show milliseconds, burn shows a multiple.
     if r.id.startswith("latency") or r.unit == "ms":
         return "ms"
@@ -70,7 +76,7 @@ def _bound(r: CriterionResult) -> str:
     unit = "ms" if r.unit == "ms" else ("x" if r.unit == "budget_fraction" else r.unit)
     lo, hi = b.get("lower"), b.get("upper")
     conf = b.get("confidence", 0)
-    return f"[{_fmt(lo, unit)}, {_fmt(hi, unit)}] @{conf:.2%}"
+    return f"[{fmt_value(lo, unit)}, {fmt_value(hi, unit)}] @{conf:.2%}"
 
 
 def _samples(r: CriterionResult) -> str:
@@ -114,12 +120,12 @@ def render_markdown(d: Decision) -> str:
     order = {"rollback": 0, "hold": 1, "go": 2, "not_applicable": 3}
     ranked = sorted(d.criteria, key=lambda r: order[r.verdict])
     for r in ranked:
-        unit = _value_unit(r)
-        ref = (f"{_fmt(r.reference_value, unit)} ({r.reference})"
+        unit = value_unit(r)
+        ref = (f"{fmt_value(r.reference_value, unit)} ({r.reference})"
                if r.reference != "none" else "—")
         lines.append(
-            f"| {r.title} (`{r.id}`) | {_ICON[r.verdict]} | {_fmt(r.canary_value, unit)} | {ref} "
-            f"| {r.threshold_text} | {_samples(r)} | {_bound(r)} |")
+            f"| {r.title} (`{r.id}`) | {_ICON[r.verdict]} | {fmt_value(r.canary_value, unit)} "
+            f"| {ref} | {r.threshold_text} | {_samples(r)} | {_bound(r)} |")
     lines += ["", "## Evidence", ""]
     for r in ranked:
         lines.append(f"### `{r.id}`: {r.verdict}")

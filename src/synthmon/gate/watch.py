@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from synthmon.gate.engine import GateEngine
@@ -28,11 +29,19 @@ def judge(engine: GateEngine, source: Source, now: float, debug_dir: Path | None
     return decision, window
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    decision: Decision
+    at: float  # unix time the evaluation started
+    since_start_s: float  # how far into the watch
+    window: Window | None  # what it judged (None: the source could not say)
+
+
 def evaluations(engine: GateEngine, source: Source, every_s: float, total_s: float,
                 first_after_s: float, stop: threading.Event | None = None,
-                debug_dir: Path | None = None) -> Iterator[tuple[Decision, float]]:
-    """(decision, seconds since the watch started) for each evaluation. The source is
-    started here and always stopped when the loop ends, however it ends."""
+                debug_dir: Path | None = None) -> Iterator[Evaluation]:
+    """Each evaluation as it is made. The source is started here and always stopped when
+    the loop ends, however it ends."""
     stop = stop or threading.Event()
     source.start(total_s)
     started = time.time()
@@ -41,8 +50,8 @@ def evaluations(engine: GateEngine, source: Source, every_s: float, total_s: flo
     try:
         while wait_until(next_at, stop, source):
             now = time.time()
-            decision, _window = judge(engine, source, now, debug_dir)
-            yield decision, now - started
+            decision, window = judge(engine, source, now, debug_dir)
+            yield Evaluation(decision, now, now - started, window)
             if stop.is_set() or not source.alive or time.time() + every_s > deadline:
                 return
             next_at = now + every_s

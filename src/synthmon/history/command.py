@@ -49,7 +49,7 @@ def default_db() -> Path:
     return Path(os.environ.get("SYNTH_REPORTS_DIR", "reports")) / "history.sqlite"
 
 
-@click.command("history")
+@click.group("history", invoke_without_command=True)
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The store (default: $SYNTH_REPORTS_DIR/history.sqlite, else "
                    "reports/history.sqlite).")
@@ -67,11 +67,17 @@ def default_db() -> Path:
 @click.option("--prune", is_flag=True, help="Delete what is older than --retention-days first.")
 @click.option("--retention-days", type=float, default=None,
               help="Retention for --prune (default: $SYNTH_HISTORY_RETENTION_DAYS or 30).")
-def history_command(db_path: Path | None, since: str, until: str | None, cohort: str | None,
-                    endpoint: str | None, build_id: str | None, region: str | None,
-                    run_ids: tuple[str, ...], as_samples: bool, as_json: bool, prune: bool,
-                    retention_days: float | None) -> None:
-    """Query the run history: per-endpoint figures or raw samples for a window."""
+@click.pass_context
+def history_command(ctx: click.Context, db_path: Path | None, since: str, until: str | None,
+                    cohort: str | None, endpoint: str | None, build_id: str | None,
+                    region: str | None, run_ids: tuple[str, ...], as_samples: bool,
+                    as_json: bool, prune: bool, retention_days: float | None) -> None:
+    """Query the run history: per-endpoint figures or raw samples for a window.
+
+    `synthmon history decisions` lists the release gate's verdicts instead."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = db_path
+        return
     now = time.time()
     path = db_path or default_db()
     if retention_days is None:
@@ -105,3 +111,55 @@ def history_command(db_path: Path | None, since: str, until: str | None, cohort:
     for name, row in sorted(stats.items()):
         click.echo(f"{name:<52} {row['count']:>6} {row['server_errors']:>5} "
                    f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f}")
+
+
+@history_command.command("decisions")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The store (default: the one `synthmon history` reads).")
+@click.option("--phase", default=None, help="Only this ramp phase's verdicts.")
+@click.option("--since", default="24h", show_default=True,
+              help="Window start: a duration ago (15m, 2h, 7d), a unix time or ISO 8601.")
+@click.option("--until", default=None, help="Window end (default: now).")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per verdict (the decision as the gate wrote it).")
+@click.pass_obj
+def decisions_command(parent_db: Path | None, db_path: Path | None, phase: str | None,
+                      since: str, until: str | None, as_json: bool) -> None:
+    """The release gate's verdicts, oldest first: every evaluation of `synthmon gate`,
+    `gate --watch` and `gate serve`, with the criteria that decided."""
+    now = time.time()
+    path = db_path or parent_db or default_db()
+    if not path.exists():
+        raise click.ClickException(f"no history store at {path}: no gate evaluation was "
+                                   "recorded there")
+    try:
+        rows = HistoryStore(path, retention_days=None).decisions(
+            since=parse_when(since, now), until=parse_when(until, now), phase=phase)
+    except HistoryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps({"evaluated_at": row["evaluated_at"], "origin": row["origin"],
+                                   **row["decision"]}, sort_keys=True))
+        return
+    if not rows:
+        click.echo("no gate verdicts in that window")
+        return
+    click.echo(f"{'evaluated at (UTC)':<20} {'phase':<6} {'verdict':<9} {'by':<6} decided by")
+    for row in rows:
+        decision = row["decision"]
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["evaluated_at"]))
+        click.echo(f"{at:<20} {decision['phase']:<6} {decision['verdict']:<9} "
+                   f"{row['origin']:<6} {_decided_by(decision)}")
+
+
+def _decided_by(decision: dict) -> str:
+    """The criteria behind the verdict: tripped ones for a rollback, held ones for a hold."""
+    verdict = decision["verdict"]
+    if verdict == "error":
+        return decision.get("summary", "")[:100]
+    wanted = {"rollback": "rollback", "hold": "hold"}.get(verdict)
+    if wanted is None:
+        judged = [c for c in decision.get("criteria", []) if c["verdict"] == "go"]
+        return f"{len(judged)} criteria pass"
+    return ", ".join(c["id"] for c in decision.get("criteria", []) if c["verdict"] == wanted)

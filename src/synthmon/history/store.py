@@ -13,6 +13,7 @@ Rolling windows for the gate and the baseline are read from here. Why SQLite and
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,7 @@ from synthmon.samples import Sample
 
 DEFAULT_RETENTION_DAYS = 30.0
 _BUSY_TIMEOUT_MS = 10_000
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: the gate's decisions
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -54,6 +55,27 @@ CREATE TABLE IF NOT EXISTS samples (
 CREATE INDEX IF NOT EXISTS samples_time ON samples (started_at);
 CREATE INDEX IF NOT EXISTS samples_cohort_time ON samples (cohort, started_at);
 CREATE INDEX IF NOT EXISTS samples_run ON samples (run_id);
+CREATE TABLE IF NOT EXISTS decisions (
+    id           INTEGER PRIMARY KEY,
+    evaluated_at REAL NOT NULL,
+    phase        TEXT NOT NULL,
+    verdict      TEXT NOT NULL,
+    origin       TEXT NOT NULL,
+    canary_build TEXT NOT NULL,
+    summary      TEXT NOT NULL,
+    data         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_time ON decisions (evaluated_at);
+CREATE TABLE IF NOT EXISTS decision_criteria (
+    decision_id  INTEGER NOT NULL,
+    criterion_id TEXT NOT NULL,
+    verdict      TEXT NOT NULL,
+    value        REAL,
+    reference    REAL,
+    threshold    REAL,
+    reason       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decision_criteria_decision ON decision_criteria (decision_id);
 """
 
 
@@ -129,6 +151,61 @@ class HistoryStore:
                 raise HistoryError(f"cannot write to the history store {self.path}: {exc}") from exc
         return len(rows)
 
+    def append_decision(self, decision: dict[str, Any], origin: str,
+                        evaluated_at: float | None = None) -> int:
+        """Keep one gate evaluation (decision.json's shape) and a row per criterion, in one
+        transaction; `origin` says which command made it (gate, watch, serve)."""
+        at = time.time() if evaluated_at is None else evaluated_at
+        builds = decision.get("inputs", {}).get("canary_builds") or [""]
+        with closing(self._connect()) as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                cursor = conn.execute(
+                    "INSERT INTO decisions (evaluated_at, phase, verdict, origin, canary_build,"
+                    " summary, data) VALUES (?,?,?,?,?,?,?)",
+                    (at, str(decision["phase"]), decision["verdict"], origin,
+                     ",".join(builds), decision.get("summary", ""),
+                     json.dumps(decision, sort_keys=True)))
+                decision_id = int(cursor.lastrowid or 0)
+                conn.executemany(
+                    "INSERT INTO decision_criteria VALUES (?,?,?,?,?,?,?)",
+                    [(decision_id, c["id"], c["verdict"], _number(c.get("canary_value")),
+                      _number(c.get("reference_value")), _number(c.get("threshold")),
+                      c.get("reason", "")) for c in decision.get("criteria", [])])
+                self._prune(conn)
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise HistoryError(f"cannot write to the history store {self.path}: {exc}") from exc
+        return decision_id
+
+    def decisions(self, since: float | None = None, until: float | None = None,
+                  phase: str | None = None) -> list[dict[str, Any]]:
+        """The gate's evaluations in the window, oldest first: evaluated_at, origin and the
+        decision as it was written (criteria included)."""
+        clauses, args = [], []
+        if since is not None:
+            clauses.append("evaluated_at >= ?")
+            args.append(float(since))
+        if until is not None:
+            clauses.append("evaluated_at < ?")
+            args.append(float(until))
+        if phase is not None:
+            clauses.append("phase = ?")
+            args.append(phase)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            try:
+                rows = conn.execute(f"SELECT evaluated_at, origin, data FROM decisions {where} "
+                                    "ORDER BY evaluated_at, id", args).fetchall()
+            except sqlite3.Error as exc:
+                raise HistoryError(f"cannot read the history store {self.path}: {exc}") from exc
+        return [{"evaluated_at": at, "origin": origin, "decision": json.loads(data)}
+                for at, origin, data in rows]
+
     def _prune(self, conn: sqlite3.Connection) -> None:
         if self.retention_days is None or self.retention_days <= 0:
             return
@@ -136,6 +213,9 @@ class HistoryStore:
         conn.execute("DELETE FROM samples WHERE started_at < ?", (cutoff,))
         conn.execute("DELETE FROM runs WHERE started_at < ? AND run_id NOT IN "
                      "(SELECT DISTINCT run_id FROM samples)", (cutoff,))
+        conn.execute("DELETE FROM decision_criteria WHERE decision_id IN "
+                     "(SELECT id FROM decisions WHERE evaluated_at < ?)", (cutoff,))
+        conn.execute("DELETE FROM decisions WHERE evaluated_at < ?", (cutoff,))
 
     def prune(self) -> None:
         """Drop what is older than the retention, outside of an append."""
@@ -183,6 +263,13 @@ class HistoryStore:
             rows = conn.execute(
                 f"SELECT context FROM runs {where} ORDER BY started_at", args).fetchall()
         return [RunContext.from_dict(json.loads(row[0])) for row in rows]
+
+
+def _number(value: Any) -> float | None:
+    """A criterion's number as SQLite keeps it: JSON's 'inf' strings and None are NULL."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def _where(**filters: Any) -> tuple[str, list[Any]]:
