@@ -62,10 +62,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def gate_serve(workdir: Path, *args: str) -> Iterator[Served]:
+def gate_serve(workdir: Path, *args: str, env: dict[str, str] | None = None
+               ) -> Iterator[Served]:
     workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / "ready.json"
-    env = {**os.environ, "SYNTH_REPORTS_DIR": str(workdir / "reports")}
+    env = {**os.environ, "SYNTH_REPORTS_DIR": str(workdir / "reports"), **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "synthmon.cli", "gate", "serve", "--port", "0", "--ready-file",
          str(ready), "--out", str(workdir / "out"), *args],

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,6 +27,7 @@ from factory import make_samples
 from jsonpath_ng import parse as jsonpath
 from jsonschema import Draft202012Validator
 from serve_process import gate_serve
+from support.http_stub import serving
 
 from synthmon.history import HistoryStore
 from synthmon.run_context import RunContext
@@ -151,6 +155,32 @@ def record(store: HistoryStore, cohort: str, samples, at: float, tag: str) -> No
         store.append(context, run)
 
 
+class SlackWebhook(BaseHTTPRequestHandler):
+    """A Slack-compatible incoming webhook: keeps each message's text."""
+
+    texts: ClassVar[list[str]] = []
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        SlackWebhook.texts.append(json.loads(self.rfile.read(length))["text"])
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def notifying_policy(folder: Path) -> Path:
+    data = yaml.safe_load((ROOT / "canary-policy.yaml").read_text())
+    data["gate"]["notify"] = {"url_env": "SYNTH_TEST_GATE_WEBHOOK"}
+    folder.mkdir()
+    shutil.copytree(ROOT / "schemas", folder / "schemas")
+    (folder / "canary-policy.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder / "canary-policy.yaml"
+
+
 HOLD_FLAGGER = {"confirm-rollout": 200, "pre-rollout": 200, "rollout": 200,
                 "confirm-promotion": 409, "rollback": 409, "post-rollout": 200, "event": 200}
 
@@ -164,11 +194,13 @@ def test_argo_and_flagger_read_hold_go_and_rollback_as_the_docs_say(tmp_path):
     schema = Draft202012Validator(
         json.loads((ROOT / "schemas" / "gate-verdict.schema.json").read_text()),
         format_checker=Draft202012Validator.FORMAT_CHECKER)
-    with gate_serve(tmp_path / "serve", "--history", str(db), "--phase", "25", "--interval",
-                    "1s", "--window", "10m", "--policy", str(ROOT / "canary-policy.yaml"),
-                    "--ledger", str(tmp_path / "ledger.jsonl"), "--approval-token-file",
-                    str(tmp_path / "token"), "--db", str(tmp_path / "decisions.sqlite")
-                    ) as served:
+    SlackWebhook.texts.clear()
+    with serving(SlackWebhook) as webhook, gate_serve(
+            tmp_path / "serve", "--history", str(db), "--phase", "25", "--interval", "1s",
+            "--window", "10m", "--policy", str(notifying_policy(tmp_path / "policy")),
+            "--ledger", str(tmp_path / "ledger.jsonl"), "--approval-token-file",
+            str(tmp_path / "token"), "--db", str(tmp_path / "decisions.sqlite"),
+            env={"SYNTH_TEST_GATE_WEBHOOK": webhook + "/hook"}) as served:
         # Nothing recorded yet: hold, which Argo reads as Inconclusive and Flagger as
         # neither a failure nor a promotion nor a rollback.
         first = served.wait_for(lambda v: v["evaluation"] >= 1, 60, "a first evaluation")
@@ -238,6 +270,13 @@ def test_argo_and_flagger_read_hold_go_and_rollback_as_the_docs_say(tmp_path):
     assert kept and kept[-1]["decision"]["verdict"] == "rollback"
     assert {"hold", "go", "rollback"} <= {k["decision"]["verdict"] for k in kept}
     assert all(k["origin"] == "serve" for k in kept)
+    # One message per change of the verdict, no more: started -> hold -> go -> rollback.
+    heads = [text.splitlines()[0] for text in SlackWebhook.texts]
+    assert heads == ["synthmon gate, phase 25: started → *HOLD*",
+                     "synthmon gate, phase 25: HOLD → *GO*",
+                     "synthmon gate, phase 25: GO → *ROLLBACK*"], heads
+    assert "http_5xx_rate" in SlackWebhook.texts[-1]
+    assert "|ship-room page>" in SlackWebhook.texts[-1]
 
 
 def test_the_condition_player_can_fail():

@@ -105,6 +105,8 @@ class _Failsafe:
         raw = list(args)
         try:
             return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
+        except GateUsageError:
+            raise
         except click.UsageError as exc:
             out = _option_value(raw, "--out")
             if out and not ctx.resilient_parsing:

@@ -316,10 +316,10 @@ class _Planner:
             return self._found(c, n, drop, "drop", basis,
                                f"a completion drop of {_pct(drop)} or more below the control's "
                                f"{_pct(base)}" if drop is not None else "")
-        ratio = power.detectable_ratio(int(n), base, int(ref_n), c.threshold, self.confidence)
-        return self._found(c, n, ratio, "ratio", basis,
-                           f"a rate {ratio:.2f}x the control's {_pct(base)} or more"
-                           if ratio is not None else "")
+        found = power.detectable_ratio(int(n), base, int(ref_n), c.threshold, self.confidence)
+        return self._found(c, n, found, "ratio", basis,
+                           f"a rate {found:.2f}x the control's {_pct(base)} or more"
+                           if found is not None else "")
 
 
 def _pp(value: float | None) -> str:
@@ -359,6 +359,10 @@ def format_plan(plan: Plan) -> str:
     for basis in bases:
         lines.append(f"   basis: {basis}")
     cannot = plan.cannot_decide
+    unknown = [r.id for r in plan.rows if r.verdict == "unknown"]
     lines.append(("Cannot decide within this phase: " + ", ".join(r.id for r in cannot))
-                 if cannot else "Every evaluated criterion can decide within this phase.")
+                 if cannot else "No judged criterion is known to be unable to decide within "
+                 "this phase.")
+    if unknown:
+        lines.append("Not planned (an input is missing, see above): " + ", ".join(unknown))
     return "\n".join(lines)

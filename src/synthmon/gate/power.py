@@ -6,6 +6,7 @@ decision function would not deliver."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -101,12 +102,14 @@ def detectable_share_over(n: int, quantile: float, confidence: float) -> float |
     return _rate_caught(k, n)
 
 
+@functools.lru_cache(maxsize=256)
 def mann_whitney_shift(runs: int, alpha: float, simulations: int = 800,
                        seed: int = 7) -> float | None:
     """The smallest shift of the canary's run medians, in standard deviations of the run
     medians, that a one-sided Mann-Whitney U with `runs` runs per cohort confirms at
     `alpha` with probability POWER (simulated on normal run medians, fixed seed). None:
-    `runs` is too few for the test to reach alpha at all."""
+    `runs` is too few for the test to reach alpha at all. Kept once computed: gate serve
+    asks it at every evaluation, with the same few run counts."""
     if runs < 2 or stats.mann_whitney_smallest_p(runs, runs) >= alpha:
         return None
     rng = np.random.default_rng(seed)

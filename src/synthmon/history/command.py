@@ -11,6 +11,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -153,11 +154,11 @@ def decisions_command(parent_db: Path | None, db_path: Path | None, phase: str |
                    f"{row['origin']:<6} {_decided_by(decision)}")
 
 
-def _decided_by(decision: dict) -> str:
+def _decided_by(decision: dict[str, Any]) -> str:
     """The criteria behind the verdict: tripped ones for a rollback, held ones for a hold."""
     verdict = decision["verdict"]
     if verdict == "error":
-        return decision.get("summary", "")[:100]
+        return str(decision.get("summary", ""))[:100]
     wanted = {"rollback": "rollback", "hold": "hold"}.get(verdict)
     if wanted is None:
         judged = [c for c in decision.get("criteria", []) if c["verdict"] == "go"]

@@ -184,7 +184,8 @@ class HistoryStore:
                   phase: str | None = None) -> list[dict[str, Any]]:
         """The gate's evaluations in the window, oldest first: evaluated_at, origin and the
         decision as it was written (criteria included)."""
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[float | str] = []
         if since is not None:
             clauses.append("evaluated_at >= ?")
             args.append(float(since))

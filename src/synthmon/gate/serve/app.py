@@ -134,7 +134,8 @@ def build_app(context: ServeContext) -> FastAPI:
         payload = await _body(request)
         if isinstance(payload, Response):
             return payload
-        metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
+        given = payload.get("metadata")
+        metadata: dict[str, Any] = given if isinstance(given, dict) else {}
         chosen = _phase(context, str(metadata["phase"]) if "phase" in metadata else None)
         if isinstance(chosen, Response):
             return chosen

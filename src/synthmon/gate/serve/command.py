@@ -16,15 +16,17 @@ import click
 import uvicorn
 
 from synthmon.durations import Duration
+from synthmon.gate.collect import CollectError
+from synthmon.gate.collect import suite_dir as find_suite
 from synthmon.gate.engine import GateEngine
 from synthmon.gate.errors import GateCommand, GateError, remember_out
 from synthmon.gate.notify import Notifier
 from synthmon.gate.recording import Recorder, store_path
 from synthmon.gate.serve.app import ServeContext, build_app
+from synthmon.gate.serve.evaluator import EvaluatorSpec
 from synthmon.gate.serve.loop import EvaluationLoop
 from synthmon.gate.serve.page import render_page
 from synthmon.gate.serve.state import ServeState
-from synthmon.gate.sources import HistorySource, LiveSource, Source
 
 
 def _token(path: str | None) -> str | None:
@@ -132,14 +134,16 @@ def serve_command(canary_url: str | None, control_url: str | None, phase: str,
     every = interval if interval is not None else float(engine.policy.gate["watch_interval_s"])
     total = watch_for if watch_for is not None else float("inf")
     token = _token(approval_token_file)
-    source: Source
-    if history_file:
-        source = HistorySource(Path(history_file))
-    elif canary_url and control_url:
-        source = LiveSource(engine.policy, engine.phase_conf()["scope"], canary_url,
-                            control_url, suite_dir)
-    else:
-        raise GateError("give --canary URL and --control URL (or --history)")
+    if not history_file:
+        if not (canary_url and control_url):
+            raise GateError("give --canary URL and --control URL (or --history)")
+        try:
+            find_suite(suite_dir)
+        except CollectError as exc:
+            raise GateError(str(exc)) from exc
+    spec = EvaluatorSpec(policy_path, phase, window, prometheus_url, baseline_file, ledger,
+                         history_file, canary_url, control_url, suite_dir, every, total,
+                         str(out))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -151,11 +155,11 @@ def serve_command(canary_url: str | None, control_url: str | None, phase: str,
                        stale_after_s=3 * every + float(engine.policy.gate["run_timeout_s"]),
                        render_page=render_page)
     notifier = Notifier.from_policy(engine.policy, page_url or url + "/")
-    loop = EvaluationLoop(engine, source, state, every, total, out,
+    loop = EvaluationLoop(spec, state, out,
                           Recorder(None if no_record else store_path(db_path, history_file),
                                    "serve"), on_change=notifier)
     context = ServeContext(engine, state, token, out / "flagger-events.jsonl",
-                           loop_alive=loop.is_alive)
+                           loop_alive=loop.evaluating)
     if not _loopback(host):
         click.echo(f"synthmon gate serve: listening on {host}, not loopback: anyone who can "
                    "reach it reads the verdicts" + ("" if token else " (read-only)"), err=True)

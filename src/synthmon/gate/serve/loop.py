@@ -1,72 +1,72 @@
-"""The evaluation loop of `gate serve`: the `gate --watch` engine in a thread. Each
-evaluation judges the window for the served phase, then the same window for every other
-phase (for ?phase=, Prometheus asked once), and is published, written, recorded and, when
-the verdict changed, notified. Nothing it meets stops it: a failure is an evaluation with
-verdict `error`, and the next one is made on time."""
+"""The serving half's side of the evaluation loop: the evaluating process (evaluator.py) is
+started and stopped from here, and each evaluation it hands over is published (the
+snapshot the HTTP side serves), written to --out, recorded in the history store and, when
+the served verdict changed, notified. Nothing it receives stops it: a failed evaluation is
+published as verdict `error`, and the next one comes on time."""
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from synthmon.gate.engine import GateEngine
-from synthmon.gate.errors import describe
 from synthmon.gate.model import Decision
-from synthmon.gate.plan import Traffic
 from synthmon.gate.recording import Recorder
 from synthmon.gate.report import write_decision
-from synthmon.gate.serve.figures import figures
+from synthmon.gate.serve import evaluator
+from synthmon.gate.serve.evaluator import EvaluatorSpec, Published
 from synthmon.gate.serve.state import ServeState
-from synthmon.gate.sources import Source
-from synthmon.gate.watch import Evaluation, evaluations
 
 
 class EvaluationLoop(threading.Thread):
-    def __init__(self, engine: GateEngine, source: Source, state: ServeState, every_s: float,
-                 total_s: float, out: Path, recorder: Recorder,
-                 on_change: Callable[[Decision, Decision | None], None] | None = None,
-                 traffic: Traffic | None = None):
+    def __init__(self, spec: EvaluatorSpec, state: ServeState, out: Path, recorder: Recorder,
+                 on_change: Callable[[Decision, Decision | None], None] | None = None):
         super().__init__(name="gate-evaluations", daemon=True)
-        self.engine, self.source, self.state = engine, source, state
-        self.every_s, self.total_s, self.out = every_s, total_s, out
-        self.recorder, self.on_change, self.traffic = recorder, on_change, traffic
-        self.stop_event = threading.Event()
+        self.spec, self.state, self.out = spec, state, out
+        self.recorder, self.on_change = recorder, on_change
+        # spawn, not fork: the server has threads by now, and a fork copies their locks.
+        context = multiprocessing.get_context("spawn")
+        self.results = context.Queue()
+        self.stop_event = context.Event()
+        self.process = context.Process(target=evaluator.run, name="gate-evaluator",
+                                       args=(spec, self.results, self.stop_event), daemon=True)
         self.last: Decision | None = None
-        self.log: list[str] = []  # what went wrong outside an evaluation (for the log)
+        self.problems: list[str] = []
+
+    def start(self) -> None:
+        self.process.start()
+        super().start()
+
+    def evaluating(self) -> bool:
+        return self.process.is_alive()
 
     def run(self) -> None:
-        for evaluation in evaluations(self.engine, self.source, self.every_s, self.total_s,
-                                      self.every_s, self.stop_event, self.out):
+        while True:
             try:
-                self.publish(evaluation)
-            except Exception as exc:  # never let the loop die: the server would serve stale
-                reason = describe(exc, self.out)
-                self.log.append(reason)
-                self.state.publish({p: Decision.failed(p, reason) for p in self.state.phases},
-                                   None, 0.0)
-
-    def publish(self, evaluation: Evaluation) -> None:
-        served = evaluation.decision
-        decisions = {self.state.served_phase: served}
-        window = evaluation.window
-        for phase in self.state.phases:
-            if phase == self.state.served_phase:
+                kind, payload = self.results.get(timeout=0.5)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    return
                 continue
-            if window is None:
-                decisions[phase] = Decision.failed(phase, served.summary)
+            if kind == "ended":
+                return
+            if kind == "failed":
+                self.problems.append(payload)
+                self.publish(Published({p: Decision.failed(p, payload)
+                                        for p in self.state.phases}, None, 0.0, 0.0))
             else:
-                decisions[phase] = self.engine.evaluate(
-                    window.canary, window.control, window.elapsed_s, window.notes,
-                    phase=phase, debug_dir=self.out, fresh=False)
-        shown = figures(self.engine.policy, self.state.served_phase, window, self.traffic,
-                        self.engine.prometheus is not None, self.engine.window_s)
-        self.state.publish(decisions, shown, time.time() - evaluation.at, evaluation.at)
+                self.publish(payload)
+
+    def publish(self, published: Published) -> None:
+        served = published.decisions[self.state.served_phase]
+        self.state.publish(published.decisions, published.figures, published.duration_s,
+                           published.at or None)
         try:
             write_decision(served, self.out)
         except OSError as exc:
-            self.log.append(f"decision not written to {self.out}: {exc}")
+            self.problems.append(f"decision not written to {self.out}: {exc}")
         self.recorder.record(served)
         if self.on_change is not None and (self.last is None
                                            or self.last.verdict != served.verdict):
@@ -74,6 +74,10 @@ class EvaluationLoop(threading.Thread):
         self.last = served
 
     def stop(self, timeout_s: float = 60.0) -> None:
-        """Stop after the evaluation under way (the suite runs are aborted)."""
+        """Stop after the evaluation under way, which is still received and stored."""
         self.stop_event.set()
+        self.process.join(timeout_s)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(10)
         self.join(timeout_s)

@@ -123,7 +123,7 @@ def _finite(value: float | None) -> float | None:
 def strip_svg(strip: Strip, verdict: str) -> str:
     width, height, pad = 220, 30, 8
     values = [v for v in (strip.value, strip.lower, strip.upper, strip.reference,
-                          strip.threshold) if _finite(v) is not None]
+                          strip.threshold) if v is not None and math.isfinite(v)]
     low = min([0.0, *values]) if strip.as_percent or strip.label == "rate" else min(values)
     high = max(values) * 1.15 if values else 1.0
     if high <= low:
