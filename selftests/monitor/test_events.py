@@ -43,7 +43,8 @@ def test_the_monitor_never_imports_the_plugin_or_the_sandbox():
         "import sys, synthmon.monitor.command\n"
         "walled = ('synthmon.plugin', 'synthmon.suite', "
         "'synthmon.telemetry', 'scholarship_sandbox', '_pytest')\n"
-        "print(sorted(m for m in sys.modules if m.startswith(walled)))\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if any(m == w or m.startswith(w + '.') for w in walled)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)

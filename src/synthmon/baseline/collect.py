@@ -2,16 +2,14 @@
 every critical endpoint has N samples (or the run budget is spent), and read back the
 samples each run wrote to its summary.json.
 
-The suite runs as a process (`python -m pytest --target URL --reports-dir DIR`), exactly
-as QA and CI run it; nothing here imports the plugin. It is the ordinary synthetic
+The suite runs as a process (synthmon.suite_process), exactly as QA and CI run it; nothing
+here imports the plugin. It is the ordinary synthetic
 traffic repeated, one run after another with a pause between: never a load test.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from synthmon.samples import Sample
-
-# pytest's own exit codes that mean "the run did not happen" rather than "a check failed".
-_BROKEN_RUN = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no checks collected"}
+from synthmon.suite_process import SuiteProcess, SuiteRun
 
 
 class CollectError(RuntimeError):
@@ -64,16 +60,10 @@ class Plan:
     extra_args: tuple[str, ...] = ()
 
 
-def suite_command(plan: Plan, run_dir: Path) -> list[str]:
-    # `--opt=value`, not `--opt value`: pytest picks its rootdir from the bare words of
-    # the command line before the plugin's options are known, and a path there wins.
-    args = [sys.executable, "-m", "pytest", f"--target={plan.target}",
-            f"--reports-dir={run_dir}", f"--cohort={plan.cohort}", "-q", "-p", "no:cacheprovider"]
-    if plan.policy:
-        args.append(f"--policy={plan.policy}")
-    if plan.marker:
-        args += ["-m", plan.marker]
-    return args + list(plan.extra_args)
+def suite_run(plan: Plan, run_dir: Path) -> SuiteRun:
+    return SuiteRun(target=plan.target, reports_dir=run_dir, cwd=plan.project_dir,
+                    cohort=plan.cohort, policy=plan.policy, marker=plan.marker,
+                    pytest_args=plan.extra_args)
 
 
 def _read_summaries(run_dir: Path) -> list[dict[str, Any]]:
@@ -90,24 +80,18 @@ def _read_summaries(run_dir: Path) -> list[dict[str, Any]]:
 
 def run_suite_once(plan: Plan, index: int) -> RunRecord:
     run_dir = plan.reports_dir / f"run-{index:03d}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        done = subprocess.run(suite_command(plan, run_dir), cwd=plan.project_dir,
-                              capture_output=True, text=True, timeout=plan.run_timeout_s,
-                              check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise CollectError(f"suite run {index} took longer than {plan.run_timeout_s:g} s "
-                           "and was stopped") from exc
+    outcome = SuiteProcess(timeout_s=plan.run_timeout_s).run(
+        suite_run(plan, run_dir), run_dir / "pytest-output.txt")
+    if outcome.error is not None:
+        raise CollectError(f"suite run {index} against {plan.target}: {outcome.error}")
     summaries = _read_summaries(run_dir)
-    if done.returncode in _BROKEN_RUN or not summaries:
-        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        reason = _BROKEN_RUN.get(done.returncode, "it wrote no summary.json")
+    if outcome.broken or not summaries:
+        reason = outcome.broken or "it wrote no summary.json"
         raise CollectError(f"suite run {index} against {plan.target} failed ({reason}, exit "
-                           f"{done.returncode}):\n{tail}")
+                           f"{outcome.exit_code}):\n{outcome.tail()}")
     summary = summaries[-1]
-    return RunRecord(run_id=str(summary.get("run_id", f"run-{index}")),
-                     exit_status=done.returncode, requests=len(summary.get("requests", [])),
-                     summary=summary)
+    return RunRecord(run_id=str(summary["run_id"]), exit_status=outcome.exit_code or 0,
+                     requests=len(summary["requests"]), summary=summary)
 
 
 def collect(plan: Plan, log: Callable[[str], None] = lambda _: None,
@@ -120,7 +104,7 @@ def collect(plan: Plan, log: Callable[[str], None] = lambda _: None,
         index = len(result.runs) + 1
         record = run_suite_once(plan, index)
         result.runs.append(record)
-        result.samples += [Sample.from_dict(d) for d in record.summary.get("requests", [])]
+        result.samples += [Sample.from_dict(d) for d in record.summary["requests"]]
         counts = result.counts()
         # A critical endpoint the suite never calls will not appear by running it again:
         # it is reported as missing, and only the exercised ones are waited for.

@@ -4,19 +4,16 @@ store). The gate never imports the plugin: it reads what pytest wrote."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synthmon.history import HistoryStore
 from synthmon.samples import Sample
+from synthmon.suite_process import SuiteProcess, SuiteRun
 
 
 class CollectError(RuntimeError):
@@ -50,8 +47,6 @@ def read_summary_samples(path: Path) -> list[Sample]:
 
 
 def read_history(path: Path, since: float, until: float, cohort: str) -> list[Sample]:
-    from synthmon.history import HistoryStore  # only when asked for: TELEMETRY's module
-
     if not path.is_file():
         raise CollectError(f"{path}: no history store there")
     return HistoryStore(path).samples(since=since, until=until, cohort=cohort)
@@ -73,45 +68,32 @@ class CohortRunner:
     runs: int = 0
     failures: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _running: subprocess.Popen[str] | None = None
-    _aborted: bool = False
+    _process: SuiteProcess | None = None
 
-    def command(self, reports_dir: str) -> list[str]:
-        # The reports dir goes through SYNTH_REPORTS_DIR (see run_once), not --reports-dir:
-        # pytest takes path-like arguments into its rootdir guess, and a /tmp path moves the
-        # rootdir away from the suite's pytest.ini (then testpaths stop applying).
-        cmd = [sys.executable, "-m", "pytest", "--target", self.url, "--cohort", self.cohort,
-               "-q", "--no-header", "-p", "no:cacheprovider"]
-        if self.scope:
-            cmd += ["-m", self.scope]
-        return cmd + self.extra_args
+    def spec(self, reports_dir: Path) -> SuiteRun:
+        return SuiteRun(target=self.url, reports_dir=reports_dir, cwd=self.cwd,
+                        cohort=self.cohort, policy=self.policy_path, marker=self.scope or None,
+                        pytest_args=self.extra_args)
+
+    @property
+    def process(self) -> SuiteProcess:
+        if self._process is None:
+            self._process = SuiteProcess(timeout_s=self.run_timeout_s)
+        return self._process
 
     def run_once(self) -> list[Sample]:
         with tempfile.TemporaryDirectory(prefix=f"synthmon-gate-{self.cohort}-") as tmp:
-            env = {**os.environ, "SYNTH_REPORTS_DIR": tmp}
-            if self.policy_path:
-                env["SYNTH_POLICY"] = self.policy_path
-            proc = subprocess.Popen(self.command(tmp), cwd=self.cwd, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                                    env=env)
-            self._running = proc
-            try:
-                output, _ = proc.communicate(timeout=self.run_timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
-                self.failures.append(f"a suite run against {self.cohort} passed the "
-                                     f"{self.run_timeout_s:g} s run timeout and was killed")
-                return []
-            finally:
-                self._running = None
-            if self._aborted:
+            outcome = self.process.run(self.spec(Path(tmp)), Path(tmp) / "pytest-output.txt")
+            if self.process.aborted:
                 return []  # stopped mid-run: a partial run is not a run
+            if outcome.error is not None:
+                self.failures.append(f"a suite run against {self.cohort}: {outcome.error}")
+                return []
             samples = read_summary_samples(Path(tmp))
-            if proc.returncode not in (0, 1) or not samples:
-                tail = " | ".join(output.strip().splitlines()[-3:])
+            if outcome.exit_code not in (0, 1) or not samples:
+                tail = " | ".join(outcome.tail(3).splitlines())
                 self.failures.append(f"suite run against {self.cohort} exited "
-                                     f"{proc.returncode} with {len(samples)} samples: {tail}")
+                                     f"{outcome.exit_code} with {len(samples)} samples: {tail}")
             return samples
 
     def loop(self, deadline: float, stop: threading.Event) -> None:
@@ -127,11 +109,7 @@ class CohortRunner:
     def abort(self) -> None:
         """Stop the suite run under way (its process group), so a stop does not wait for
         it to finish; what it gathered is dropped."""
-        self._aborted = True
-        proc = self._running
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+        self.process.abort()
 
     def since(self, t: float) -> list[Sample]:
         with self._lock:

@@ -38,6 +38,7 @@ class RunResult:
     duration_s: float = 0.0
     error: str | None = None  # why the run gave no usable result (timeout, crash, ...)
     reports_dir: Path | None = None
+    output: Path | None = None  # everything pytest printed in this run
 
     @property
     def failed_checks(self) -> list[str]:
@@ -82,20 +83,13 @@ def parse_junit(path: Path, root: Path) -> dict[str, CheckResult]:
 
 
 def _summary_checks(data: dict[str, Any]) -> dict[str, CheckResult]:
+    """The checks of a summary.json as synthmon writes it (schemas/summary.schema.json)."""
     results: dict[str, CheckResult] = {}
-    for entry in data.get("checks") or []:
-        if not isinstance(entry, dict):
-            continue
-        node_id = entry.get("nodeid") or entry.get("node_id") or entry.get("check")
-        outcome = entry.get("outcome") or entry.get("status")
-        if not node_id or not outcome:
-            continue
-        duration = entry.get("duration_s", entry.get("duration", 0.0)) or 0.0
-        message = entry.get("message") or entry.get("longrepr") or ""
-        results[node_id] = CheckResult(
-            node_id, str(outcome), float(duration), str(message).splitlines()[0][:500]
-            if message else ""
-        )
+    for entry in data["checks"]:
+        message = entry["message"] or ""
+        results[entry["check"]] = CheckResult(
+            entry["check"], entry["outcome"], float(entry["duration_s"]),
+            message.splitlines()[0][:500] if message else "")
     return results
 
 
@@ -126,9 +120,9 @@ def read_run(
     summary = newest(reports_dir, "summary.json", since, seen)
     if summary is not None:
         try:
-            checks = _summary_checks(json.loads(summary.read_text()))
-        except (OSError, ValueError):
-            checks = {}
+            checks = _summary_checks(json.loads(summary.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            checks = {}  # unreadable, or not synthmon's: junit.xml is the fallback
         if checks:
             return checks
     junit = newest(reports_dir, "junit.xml", since, seen)
