@@ -89,14 +89,14 @@ class SuiteProcess:
     _child: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _aborted: bool = field(default=False, repr=False)
 
-    @property
     def aborted(self) -> bool:
+        """A method, not a property: abort() may flip it from a signal handler at any time."""
         return self._aborted
 
     def run(self, spec: SuiteRun, output: Path) -> SuiteOutcome:
         """Run the suite once; its output is appended to `output` (the folder is made)."""
         started = time.time()
-        if self._aborted:
+        if self.aborted():
             return self._done(SuiteOutcome(None, output, 0.0, "the run was not started: "
                                                                 "stopping"))
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +114,7 @@ class SuiteProcess:
                 exit_code, error = self._wait(child, started)
             finally:
                 self._child = None
-        if self._aborted:
+        if self.aborted():  # abort() ran meanwhile, maybe in a signal handler
             error = "the run was abandoned: stopping"
         return self._done(SuiteOutcome(exit_code, output, time.time() - started, error))
 

@@ -40,9 +40,12 @@ def read_summary_samples(path: Path) -> list[Sample]:
     for file in files:
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            requests = data["requests"]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CollectError(f"{file}: cannot read the run summary ({exc})") from exc
-        samples.extend(Sample.from_dict(entry) for entry in data.get("requests", []))
+        except (KeyError, TypeError) as exc:
+            raise CollectError(f"{file}: not a run summary synthmon wrote (no requests)") from exc
+        samples.extend(Sample.from_dict(entry) for entry in requests)
     return samples
 
 
@@ -84,7 +87,7 @@ class CohortRunner:
     def run_once(self) -> list[Sample]:
         with tempfile.TemporaryDirectory(prefix=f"synthmon-gate-{self.cohort}-") as tmp:
             outcome = self.process.run(self.spec(Path(tmp)), Path(tmp) / "pytest-output.txt")
-            if self.process.aborted:
+            if self.process.aborted():
                 return []  # stopped mid-run: a partial run is not a run
             if outcome.error is not None:
                 self.failures.append(f"a suite run against {self.cohort}: {outcome.error}")

@@ -62,14 +62,14 @@ class PytestRunner:
         """Run pytest; its output goes to run_dir/pytest-output.txt (kept: RunResult.output)."""
         spec = self.spec(node_ids, run_dir)
         reports_dir = spec.reports_dir
-        if self.process.aborted:
+        if self.process.aborted():
             return RunResult(error="the monitor is stopping", reports_dir=reports_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         seen = frozenset(report_files(reports_dir)) if reports_dir.exists() else frozenset()
         started = time.time()
         outcome = self.process.run(spec, run_dir / "pytest-output.txt")
         error = outcome.error
-        if self.process.aborted:
+        if self.process.aborted():
             error = "the run was abandoned: the monitor is stopping"
         checks = read_run(reports_dir, self.suite_root, since=started - 1.0, seen=seen)
         if error is None and not checks:
