@@ -39,8 +39,10 @@ run: install
 	$(BIN)/pytest
 
 # The project's own tests (selftests/ has its own pytest.ini).
+# mypy checks src/ as [tool.mypy] in pyproject.toml says (strict; the package ships py.typed).
 test: install system-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest selftests
 
 # `make test` with the other core busy, as on a shared CI runner: a CPU hog (a plain busy
@@ -54,6 +56,7 @@ test-loaded: install system-deps
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
