@@ -48,7 +48,12 @@ font-size:.85rem;white-space:nowrap}
 .tick{font-size:11px;fill:#4b5563}.limit{fill:#b91c1c}
 .meta{display:flex;flex-wrap:wrap;gap:6px 18px;font-size:.9rem;color:#f3f4f6}
 .missing{color:#b91c1c;font-weight:600}
-@media (max-width:640px){th,td{padding:5px 4px;font-size:.82rem}.hide-narrow{display:none}}
+details{margin-top:.4em;font-size:.95rem}summary{cursor:pointer}
+@media (max-width:640px){th,td{padding:5px 4px;font-size:.82rem}.hide-narrow{display:none}
+table.cards thead{display:none}table.cards tr{display:block;border-bottom:2px solid #e5e7eb;
+padding:6px 0}table.cards td{display:flex;gap:8px;border:0;padding:2px 4px}
+table.cards td::before{content:attr(data-label);min-width:6.5em;color:#6b7280;
+font-size:.78rem}table.cards td.whole{display:block}table.cards td.whole::before{content:none}}
 """.strip()
 
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
@@ -81,12 +86,15 @@ def _criterion_row(r: CriterionResult) -> str:
     strip = strip_for(r)
     plot = strip_svg(strip, r.verdict) if strip is not None else ""
     return (f'<tr id="criterion-{escape(r.id)}" data-verdict="{escape(r.verdict)}">'
-            f"<td><strong>{escape(r.title)}</strong><br><code>{escape(r.id)}</code>"
-            f'<div class="reason">{escape(r.reason)}</div></td>'
-            f"<td>{_badge(r.verdict)}</td>"
-            f"<td>{escape(fmt_value(r.canary_value, unit))}</td><td>{reference}</td>"
-            f"<td>{escape(r.threshold_text)}</td><td>{plot}</td>"
-            f'<td class="hide-narrow">{_samples(r)}</td><td>{_needed(r)}</td></tr>')
+            f'<td class="whole"><strong>{escape(r.title)}</strong><br><code>{escape(r.id)}'
+            f'</code><div class="reason">{escape(r.reason)}</div></td>'
+            f'<td data-label="verdict">{_badge(r.verdict)}</td>'
+            f'<td data-label="canary">{escape(fmt_value(r.canary_value, unit))}</td>'
+            f'<td data-label="reference">{reference}</td>'
+            f'<td data-label="threshold">{escape(r.threshold_text)}</td>'
+            f'<td data-label="bound">{plot}</td>'
+            f'<td class="hide-narrow" data-label="samples">{_samples(r)}</td>'
+            f'<td data-label="still needed">{_needed(r)}</td></tr>')
 
 
 def _approvals(decision: Decision) -> str:
@@ -112,16 +120,17 @@ def _plan(snapshot: Snapshot) -> str:
     plan = snapshot.figures.plan if snapshot.figures else None
     if plan is None:
         return '<p class="muted">No plan yet: it comes with the first evaluation.</p>'
-    rows = "".join(f"<tr><td><code>{escape(r.id)}</code></td>"
-                   f"<td>{_badge(r.verdict, r.verdict.replace('_', ' '))}</td>"
-                   f"<td>{escape(r.sentence)}</td></tr>" for r in plan.rows)
+    rows = "".join(f'<tr><td class="whole"><code>{escape(r.id)}</code> '
+                   f"{_badge(r.verdict, r.verdict.replace('_', ' '))}</td>"
+                   f'<td class="whole">{escape(r.sentence)}</td></tr>' for r in plan.rows)
     cannot = plan.cannot_decide
     head = (f"<p><strong>Cannot decide within this phase:</strong> "
             f"{escape(', '.join(r.id for r in cannot))}</p>" if cannot else
             "<p>Every evaluated criterion can decide within this phase.</p>")
     return (f"{head}<p class=\"muted\">At this window's own pace; what is caught 9 times in 10 "
-            f"at per-test confidence {plan.confidence:.4f}.</p><div class=\"wrap\"><table>"
-            f"<thead><tr><th>criterion</th><th></th><th>what the phase can detect</th></tr>"
+            f"at per-test confidence {plan.confidence:.4f}.</p><div class=\"wrap\">"
+            f'<table class="cards">'
+            f"<thead><tr><th>criterion</th><th>what the phase can detect</th></tr>"
             f"</thead><tbody>{rows}</tbody></table></div>")
 
 
@@ -144,6 +153,10 @@ def render_page(state: ServeState, snapshot: Snapshot) -> bytes:
     builds = ", ".join(inputs.get("canary_builds", [])) or "—"
     control_builds = ", ".join(inputs.get("control_builds", [])) or "—"
     notes = "".join(f"<li>{escape(n)}</li>" for n in decision.notes)
+    # The first sentence leads; a hold's long list of reasons folds away (no script).
+    headline, _, rest = decision.summary.partition(". ")
+    details = (f"<details><summary>the full summary</summary><p>{escape(decision.summary)}"
+               "</p></details>" if rest else "")
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -154,14 +167,14 @@ def render_page(state: ServeState, snapshot: Snapshot) -> bytes:
 <body><main>
 <div class="verdict v-{escape(verdict)}" id="verdict" data-verdict="{escape(verdict)}">
 <h1>{escape(verdict.upper())}</h1>
-<p>{escape(decision.summary)}</p>
+<p>{escape(headline)}</p>{details}
 <div class="meta"><span>phase {escape(decision.phase)}</span>
 <span>evaluation {snapshot.number}, {escape(_when(snapshot.evaluated_at))}</span>
 <span>window {inputs.get('window_s', 0):g} s</span>
 <span>canary build {escape(builds)}</span><span>control build {escape(control_builds)}</span>
 <span>samples canary {inputs.get('canary_samples', 0)} / control
 {inputs.get('control_samples', 0)}</span></div></div>
-<section><h2>Criteria</h2><div class="wrap"><table id="criteria">
+<section><h2>Criteria</h2><div class="wrap"><table id="criteria" class="cards">
 <thead><tr><th>criterion</th><th>verdict</th><th>canary</th><th>reference</th>
 <th>threshold</th><th>value, bound, reference, threshold</th>
 <th class="hide-narrow">samples</th><th>still needed</th></tr></thead>
