@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import ClassVar
 
+import click
 import pytest
+import yaml
 from baseline_sandbox import sandbox_url
+from support.http_stub import serving
 
+from synthmon.baseline.command import probe, resolve_target
+from synthmon.client_settings import ClientSettings
 from synthmon.policy import load_policy
+from synthmon.targets import resolve
 
 REPO = Path(__file__).resolve().parents[2]
 SEARCH = "GET /api/v1/scholarships"
@@ -32,7 +41,7 @@ def test_an_unreachable_target_is_a_sentence_and_no_files(tmp_path: Path) -> Non
     done = baseline("--target", f"http://127.0.0.1:{free_port()}", "--out", str(tmp_path / "b"),
                     timeout=60)
     assert done.returncode == 1
-    assert "cannot reach the target" in done.stderr and "No baseline was measured" in done.stderr
+    assert "is down: ConnectionError" in done.stderr and "No baseline was measured" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "b").exists()
 
@@ -40,7 +49,8 @@ def test_an_unreachable_target_is_a_sentence_and_no_files(tmp_path: Path) -> Non
 def test_an_unknown_target_name_is_a_usage_error(tmp_path: Path) -> None:
     done = baseline("--target", "nowhere", "--out", str(tmp_path / "b"), timeout=60)
     assert done.returncode == 2
-    assert "neither a URL nor a target of the policy" in done.stderr
+    # the suite's own sentence: one resolver for every --target
+    assert "neither an http(s) URL nor a target named in" in done.stderr
 
 
 @pytest.mark.slow
@@ -100,3 +110,40 @@ def test_from_the_history_store_newest_build_only(tmp_path: Path) -> None:
 def test_target_and_history_together_are_refused(tmp_path: Path) -> None:
     done = baseline("--target", "http://127.0.0.1:1", "--history", "h.sqlite", timeout=60)
     assert done.returncode == 2 and "not both" in done.stderr
+
+
+class _Health(BaseHTTPRequestHandler):
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_GET(self) -> None:
+        _Health.seen.append({"path": self.path, "user_agent": self.headers["User-Agent"]})
+        body = json.dumps({"status": "ok", "build_id": "b-7", "git_sha": "abc1234"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_probe_goes_out_as_the_policy_says(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "canary-policy.yaml").read_text(encoding="utf-8"))
+    data["client"]["user_agent"] = "ScholarshipAI-Canary/9.9-probe"
+    (tmp_path / "canary-policy.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    shutil.copytree(REPO / "schemas", tmp_path / "schemas")
+    policy = load_policy(tmp_path / "canary-policy.yaml")
+    _Health.seen.clear()
+    with serving(_Health) as url:
+        build = probe(url, ClientSettings.from_policy(policy))
+    assert build == {"build_id": "b-7", "git_sha": "abc1234"}
+    assert _Health.seen == [{"path": "/health?e2e=1",
+                             "user_agent": "ScholarshipAI-Canary/9.9-probe"}]
+
+
+def test_targets_resolve_as_the_suite_resolves_them() -> None:
+    policy = load_policy(REPO / "canary-policy.yaml")
+    url, spec = resolve_target("staging", policy)
+    assert spec == resolve("staging", policy) and url == "https://staging.scholarshipai.example"
+    with pytest.raises(click.BadParameter, match="embedded sandbox"):
+        resolve_target("sandbox", policy)

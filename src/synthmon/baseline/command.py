@@ -16,9 +16,11 @@ import requests
 
 from synthmon import durations
 from synthmon.baseline.collect import CollectError, Plan, collect
+from synthmon.client_settings import ClientSettings
 from synthmon.durations import Duration
 from synthmon.policy import Policy, PolicyError, load_policy
 from synthmon.samples import Sample
+from synthmon.targets import TargetError, TargetSpec, down, health_report, resolve
 
 # Off loopback the baseline runs against real deployments, production included: at least
 # this pause between two suite runs keeps it the ordinary synthetic traffic, not a load.
@@ -35,42 +37,32 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-def resolve_target(target: str, policy: Policy) -> tuple[str, str, str]:
-    """URL or a policy target name -> (url, name, environment)."""
-    if target.startswith(("http://", "https://")):
-        for name, listed in policy.targets.items():
-            if str(listed.get("url", "")).rstrip("/") == target.rstrip("/"):
-                return target.rstrip("/"), name, str(listed.get("environment", "unknown"))
-        return target.rstrip("/"), "url", "sandbox" if _is_loopback(target) else "unknown"
-    conf = policy.targets.get(target)
-    if conf is None:
-        raise click.BadParameter(
-            f"{target!r} is neither a URL nor a target of the policy "
-            f"({', '.join(policy.targets) or 'none'})", param_hint="--target")
-    url = str(conf.get("url", ""))
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter(
-            f"target {target!r} has no URL ({url!r}): start it first (`synthmon sandbox "
-            "--port 0 --ready-file F`) and pass its URL", param_hint="--target")
-    return url.rstrip("/"), target, str(conf.get("environment", "unknown"))
-
-
-def probe(url: str, timeout: tuple[float, float]) -> dict[str, str]:
-    """GET /health once: a clear sentence when the target cannot be reached."""
+def resolve_target(target: str, policy: Policy) -> tuple[str, TargetSpec]:
+    """A URL or a policy target name, as the suite resolves it; the embedded sandbox is
+    not one the baseline can measure (each suite run would start a fresh one)."""
     try:
-        response = requests.get(f"{url}/health", params={"e2e": "1"}, timeout=timeout,
-                                headers={"User-Agent": "ScholarshipAI-Canary/1.0"})
+        spec = resolve(target, policy)
+    except TargetError as exc:
+        raise click.BadParameter(str(exc), param_hint="--target") from exc
+    if spec.url is None:
+        raise click.BadParameter(
+            f"target {spec.name!r} is the embedded sandbox, which each suite run would start "
+            "afresh: start one (`synthmon sandbox --port 0 --ready-file F`) and pass its URL",
+            param_hint="--target")
+    return spec.url, spec
+
+
+def probe(url: str, client: ClientSettings) -> dict[str, str]:
+    """GET /health once, as every synthetic call goes out (the policy's User-Agent, e2e=1):
+    the target's build, or the suite's sentence for a target that does not answer."""
+    try:
+        response = requests.get(f"{url}/health", params={"e2e": "1"}, timeout=client.timeout,
+                                headers=client.headers)
     except requests.RequestException as exc:
         raise click.ClickException(
-            f"cannot reach the target {url} ({type(exc).__name__}: {exc}); is it running, "
-            "and is the URL right? No baseline was measured.") from exc
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    return {k: str(body.get(k, "")) for k in ("build_id", "git_sha", "cohort")}
+            down(url, f"{type(exc).__name__}: {exc}") + ". No baseline was measured.") from exc
+    reported = health_report(response.status_code, response.content)
+    return {k: str(reported.get(k) or "") for k in ("build_id", "git_sha")}
 
 
 def from_history(path: Path, since_s: float, cohort: str
@@ -166,13 +158,15 @@ def baseline_command(target: str | None, history_path: str | None, since: float,
 def measure(policy: Policy, target: str, critical: frozenset[str], wanted: int, cohort: str,
             pace_s: float, max_runs: int, max_duration_s: float, marker: str | None
             ) -> tuple[list[Sample], dict[str, Any]]:
-    url, name, environment = resolve_target(target, policy)
+    url, spec = resolve_target(target, policy)
     if not _is_loopback(url) and pace_s < MIN_REMOTE_PACE_S:
         raise click.BadParameter(f"{pace_s:g} s is too short off loopback (at least "
                                  f"{MIN_REMOTE_PACE_S:g} s)", param_hint="--pace")
-    client = policy.client
-    build = probe(url, (float(client["connect_timeout_s"]),
-                        float(client["read_timeout_s"])))
+    try:
+        client = ClientSettings.from_policy(policy)
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    build = probe(url, client)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="synthmon-baseline-") as scratch:
         plan = Plan(target=url, samples=wanted, critical=critical, reports_dir=Path(scratch),
@@ -184,12 +178,12 @@ def measure(policy: Policy, target: str, critical: frozenset[str], wanted: int, 
                                                                err=True))
         except CollectError as exc:
             raise click.ClickException(str(exc)) from exc
-    first = result.runs[0].summary if result.runs else {}
+    first = result.runs[0].summary  # collect() makes at least one run, or raises
     meta = {
-        "target": url, "target_name": first.get("target_name") or name,
-        "environment": first.get("environment") or environment, "cohort": cohort,
-        "build_id": build["build_id"] or first.get("build_id", ""),
-        "git_sha": build["git_sha"] or first.get("git_sha", ""),
+        "target": url, "target_name": first["target_name"] or spec.name,
+        "environment": first["environment"] or spec.environment, "cohort": cohort,
+        "build_id": build["build_id"] or first["build_id"],
+        "git_sha": build["git_sha"] or first["git_sha"],
         "started_at": started, "finished_at": time.time(),
         "runs": [{"run_id": r.run_id, "exit_status": r.exit_status, "requests": r.requests}
                  for r in result.runs],

@@ -8,7 +8,6 @@ workers receive the controller's decision through `workerinput`, the target's st
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from synthmon.policy import Policy, PolicyError, load_policy
 from synthmon.run_context import WORKERINPUT_KEY, RunContext, new_run_id
 from synthmon.suite.client import ApiClient, ClientCore, TargetDown
-from synthmon.suite.targets import TargetError, TargetSpec, resolve
+from synthmon.targets import TargetError, TargetSpec, down, health_report, resolve
 
 COHORTS = ("canary", "control")
 _WORKERINPUT_TARGET = "synthmon_target_state"
@@ -82,8 +81,8 @@ def probe(core: ClientCore, given: RunContext, label: str, expect_build: str) ->
     try:
         response = ApiClient(core).request("GET", "/health", expect=200, checked=False)
     except TargetDown as exc:
-        return RunStart(given, f"the target {label} is down: {exc}")
-    reported = _health_body(response.status_code, response.content)
+        return RunStart(given, down(label, str(exc)))
+    reported = health_report(response.status_code, response.content)
     build_id = str(reported.get("build_id") or "")
     context = replace(given, build_id=given.build_id or build_id,
                       git_sha=given.git_sha or str(reported.get("git_sha") or ""))
@@ -95,13 +94,3 @@ def probe(core: ClientCore, given: RunContext, label: str, expect_build: str) ->
             f"rather than measuring the wrong build [synthetic id {response.synthetic_id}]"),
             stop=True)
     return RunStart(context)
-
-
-def _health_body(status: int, content: bytes) -> dict[str, Any]:
-    if status != 200:
-        return {}
-    try:
-        body = json.loads(content)
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -36,7 +36,7 @@ from synthmon.suite.context import (
 )
 from synthmon.suite.exchange import Exchange
 from synthmon.suite.schemas import SchemaStore
-from synthmon.suite.targets import START_TIMEOUT_S, TargetError, TargetSpec
+from synthmon.targets import TargetError, TargetSpec
 
 SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
 _SAMPLES_KEY = pytest.StashKey[list[Sample]]()
@@ -103,7 +103,7 @@ class SynthmonSuite:
         self.sandbox = spawn_sandbox(cohort=given.cohort, build_id=given.build_id or None,
                                      git_sha=given.git_sha or None)
         try:
-            return self.sandbox.wait_ready(START_TIMEOUT_S).url
+            return self.sandbox.wait_ready().url
         except SandboxStartError as exc:
             raise TargetError(f"the embedded sandbox did not start: {exc}") from exc
 
