@@ -21,7 +21,7 @@ def _write(tmp_path, mutate):
     return path
 
 
-def test_the_shipped_policy_loads_and_keeps_the_old_api():
+def test_the_shipped_policy_loads_with_every_rollback_criterion():
     policy = load_policy(ROOT / "canary-policy.yaml")
     assert policy.budget("GET", "/health").budget_ms == 50
     assert "canary" in policy.targets and policy.client["user_agent"].startswith("ScholarshipAI")

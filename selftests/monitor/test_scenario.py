@@ -1,4 +1,4 @@
-"""Done-when of issue 6: the monitor against a sandbox whose fault is switched on after the
+"""The monitor against a sandbox whose fault is switched on after the
 first cycle shows the transition and the backoff re-runs in its log and /metrics, and
 recovers when the fault is switched off.
 

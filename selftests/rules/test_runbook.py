@@ -1,6 +1,6 @@
 """RUNBOOK.md cannot drift from the policy: its generated blocks are what the policy says
 today, every alert has its section, every command it tells the ship-room to type exists
-with those options, and the seed's open decisions are explicit TODO fields."""
+with those options, and the decisions still pending are explicit TODO fields."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def test_an_invalid_iri_is_refused():
         jsonschema.validate("not an iri at all", {"type": "string", "format": "iri"},
                             format_checker=checker)
 '''
-# What synthmon's plugin used to do at import, for every project: the check above must see it.
+# A plugin that hides the iri parser at import, for every project: the check above must see it.
 HIDES_THE_IRI_PARSER = '''
 import sys
 sys.modules["rfc3987_syntax"] = None

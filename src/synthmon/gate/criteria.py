@@ -251,10 +251,11 @@ def latency_ratio(criterion: Criterion, inp: GateInput, critical_endpoints: set[
     The distribution test's unit is the suite run, never the call: the calls of one run
     share its moment (host load, GC pauses, a noisy neighbour, the cache state), so 60
     calls of one run are not 60 independent draws, and a per-call test treats one unlucky
-    run as overwhelming evidence (round 1's A/A calibration: 1.5% false rollbacks, all of
-    them per-call tests on windows of fewer than 5 runs). Each run contributes its median
-    latency over the shared critical endpoints; the test needs `min_runs` runs per cohort
-    (policy), and at least enough for Mann-Whitney's smallest p-value to be below alpha.
+    run as overwhelming evidence (an A/A calibration of per-call tests on windows of fewer
+    than 5 runs rolled back 1.5% of healthy canaries, every one of them on such a test).
+    Each run contributes its median latency over the shared critical endpoints; the test
+    needs `min_runs` runs per cohort (policy), and at least enough for Mann-Whitney's
+    smallest p-value to be below alpha.
     Below that the criterion holds and says how many more runs (and minutes) it needs; it
     never falls back to calls. The P95 ratio is still taken over calls: it is the size of
     the effect, the run-level test is what says the effect is real."""
