@@ -39,7 +39,9 @@ def make(tmp_path: Path, runner, iterations=4, interval=0.3, retries=3, base=0.0
 
 
 def sample(monitor: Monitor, name: str, **labels) -> float | None:
-    return monitor.metrics.registry.get_sample_value(name, labels)
+    """A series of this monitor: its region, target and cohort are on every one."""
+    return monitor.metrics.registry.get_sample_value(
+        name, {**labels, **monitor.metrics.identity.labels()})
 
 
 def test_fault_after_first_cycle_is_confirmed_then_recovers(tmp_path):

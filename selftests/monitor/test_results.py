@@ -2,7 +2,7 @@ import json
 import time
 from pathlib import Path
 
-from synthmon.monitor.results import parse_junit, read_run
+from synthmon.monitor.results import Call, RunResult, parse_junit, read_report, read_run
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="3">
@@ -27,30 +27,64 @@ def test_junit_classnames_become_node_ids(tmp_path: Path):
         "tests/synthetic/test_health.py::test_skip",
     }
     assert results[ready].failed and results[ready].message == "AssertionError: /ready answered 503"
-    assert results["tests/synthetic/test_health.py::test_skip"].passed
+    skipped = results["tests/synthetic/test_health.py::test_skip"]
+    assert skipped.skipped and not skipped.passed and not skipped.failed  # never a pass
 
 
 def test_summary_json_is_preferred_and_old_files_ignored(tmp_path: Path):
     run = tmp_path / "run1"
     run.mkdir()
     (run / "junit.xml").write_text(JUNIT)
-    (run / "summary.json").write_text(json.dumps({"checks": [
-        {"check": "tests/a.py::test_x", "outcome": "failed", "duration_s": 0.2, "message": "m",
-         "area": None, "critical": False, "flaky": False, "synthetic_ids": [],
-         "failed_synthetic_ids": []},
-    ]}))
+    (run / "summary.json").write_text(json.dumps(summary(
+        check("tests/a.py::test_x", "failed", failed=["syn-2"]),
+        check("tests/a.py::test_y", "skipped", critical=True),
+        requests=[call("tests/a.py::test_x", "syn-1", 200), call("tests/a.py::test_x", "syn-2",
+                                                                  500, "over_limit")])))
     got = read_run(tmp_path, tmp_path, since=0)
-    assert list(got) == ["tests/a.py::test_x"] and got["tests/a.py::test_x"].failed
+    assert list(got) == ["tests/a.py::test_x", "tests/a.py::test_y"]
+    assert got["tests/a.py::test_x"].failed and got["tests/a.py::test_x"].failing_synthetic_id == (
+        "syn-2")
+    assert got["tests/a.py::test_y"].skipped and got["tests/a.py::test_y"].critical
+    report = read_report(tmp_path, tmp_path, since=0)
+    assert [c.trace_id for c in report.calls] == ["trace-syn-1", "trace-syn-2"]
     assert read_run(tmp_path, tmp_path, since=time.time() + 60) == {}
 
 
-def test_a_summary_not_in_synthmons_shape_falls_back_to_junit(tmp_path: Path):
-    (tmp_path / "tests/synthetic").mkdir(parents=True)
-    (tmp_path / "tests/synthetic/test_health.py").write_text("")
-    (tmp_path / "junit.xml").write_text(JUNIT)
-    # a guessed spelling (nodeid) is not read as if it were synthmon's own
-    (tmp_path / "summary.json").write_text(json.dumps({"checks": [
-        {"nodeid": "tests/a.py::test_x", "status": "failed"}]}))
-    got = read_run(tmp_path, tmp_path, since=0)
-    assert "tests/a.py::test_x" not in got
-    assert "tests/synthetic/test_health.py::test_health" in got
+def test_a_summary_without_requests_is_not_synthmons(tmp_path: Path):
+    (tmp_path / "summary.json").write_text(json.dumps(
+        {"checks": [{"check": "tests/a.py::test_x", "outcome": "failed", "duration_s": 0.2,
+                     "message": "m"}]}))
+    assert read_run(tmp_path, tmp_path, since=0) == {}
+
+
+def summary(*checks: dict, requests: list[dict], outcome: str = "failed") -> dict:
+    return {"outcome": outcome, "checks": list(checks), "requests": requests}
+
+
+def check(node: str, outcome: str, critical: bool = False, failed: list[str] | None = None
+          ) -> dict:
+    return {"check": node, "outcome": outcome, "duration_s": 0.2, "critical": critical,
+            "message": "m", "synthetic_ids": ["syn-1", *(failed or [])],
+            "failed_synthetic_ids": failed or []}
+
+
+def call(node: str, synthetic_id: str, status: int | None, verdict: str = "ok",
+         error_type: str | None = None) -> dict:
+    return {"check": node, "synthetic_id": synthetic_id, "trace_id": f"trace-{synthetic_id}",
+            "status": status, "budget_verdict": verdict, "error_type": error_type}
+
+
+def test_a_run_in_which_no_call_got_an_answer_is_one_unreachable_verdict(tmp_path: Path):
+    (tmp_path / "summary.json").write_text(json.dumps(summary(
+        check("tests/a.py::test_x", "failed", failed=["syn-1"]),
+        check("tests/a.py::test_y", "failed", failed=["syn-2"]),
+        requests=[call("tests/a.py::test_x", "syn-1", None, error_type="ConnectionError"),
+                  call("tests/a.py::test_y", "syn-2", None, error_type="ConnectionError")])))
+    report = read_report(tmp_path, tmp_path, since=0)
+    run = RunResult(checks=report.checks, calls=report.calls, summary_outcome=report.outcome)
+    assert run.unreachable and run.unreachable_call is not None
+    assert run.unreachable_call.synthetic_id == "syn-2"
+    answered = RunResult(checks=report.checks,
+                         calls=(*report.calls, Call("tests/a.py::test_y", "s", "t", True, False)))
+    assert not answered.unreachable  # one answer, even a 500, is a target that is up
+    assert not RunResult(checks=report.checks).unreachable  # no calls at all: nothing to say

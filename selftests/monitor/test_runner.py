@@ -25,8 +25,8 @@ import os
 import pytest
 
 def pytest_addoption(parser):
-    parser.addoption("--target")
-    parser.addoption("--reports-dir")
+    for option in ("--target", "--reports-dir", "--region", "--cohort"):  # what the monitor passes
+        parser.addoption(option)
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):

@@ -117,7 +117,8 @@ def test_fault_after_the_first_cycle_is_confirmed_and_then_recovers(tmp_path: Pa
 
 @pytest.mark.slow
 def test_survives_a_target_outage_and_recovers_when_it_is_back(tmp_path: Path):
-    """The sandbox dies after the first cycle and comes back on the same port later."""
+    """The sandbox dies after the first cycle and comes back on the same port later: one
+    target-unreachable state while it is gone, its checks untouched, recovery after."""
     first = tmp_path / "first"
     first.mkdir()
     with running_sandbox(first) as sandbox:
@@ -154,7 +155,7 @@ def test_survives_a_target_outage_and_recovers_when_it_is_back(tmp_path: Path):
             raise
     try:
         failing = next_event("cycle_finished")
-        while not failing["failing"]:
+        while not failing["target_unreachable"]:
             failing = next_event("cycle_finished")
         second = tmp_path / "second"
         second.mkdir()
@@ -169,10 +170,17 @@ def test_survives_a_target_outage_and_recovers_when_it_is_back(tmp_path: Path):
     assert monitor.returncode == 0
     assert monitor.stdout is not None
     annotations = monitor.stdout.read()
-    assert "::error file=tests/synthetic/test_health.py,title=synthmon check failing::" in (
-        annotations
-    ), annotations
-    moves = [(e["from"], e["to"]) for e in events if e["event"] == "transition"
+    # The outage is one state of the target with one message, not a failure per check.
+    assert "::error title=synthmon check failing::synthmon:target: " in annotations, annotations
+    assert "the target cannot be reached" in annotations
+    assert "test_health.py" not in annotations, "the check itself did not fail: it got no answer"
+    target = [(e["from"], e["to"]) for e in events if e["event"] == "transition"
+              and e["check"] == "synthmon:target"]
+    assert ("degraded", "failing") in target and ("failing", "recovered") in target, target
+    check = [(e["from"], e["to"]) for e in events if e["event"] == "transition"
              and e["check"].endswith("test_health_is_ok")]
-    assert ("degraded", "failing") in moves and ("failing", "recovered") in moves, moves
+    assert check == [], check
+    unreachable = [e for e in events if e["event"] == "run_finished"
+                   and e["reason"] == "target-unreachable"]
+    assert unreachable and "the target cannot be reached" in unreachable[0]["why"]
     assert not [e for e in events if e["event"] == "cycle_error"]

@@ -59,6 +59,7 @@ class SuiteOutcome:
     output: Path
     duration_s: float
     error: str | None = None  # it could not start, passed its deadline, or was abandoned
+    timed_out: bool = False  # killed for passing its deadline
 
     @property
     def broken(self) -> str | None:
@@ -114,9 +115,11 @@ class SuiteProcess:
                 exit_code, error = self._wait(child, started)
             finally:
                 self._child = None
+        timed_out = error is not None  # the deadline is the only error _wait reports
         if self.aborted():  # abort() ran meanwhile, maybe in a signal handler
-            error = "the run was abandoned: stopping"
-        return self._done(SuiteOutcome(exit_code, output, time.time() - started, error))
+            error, timed_out = "the run was abandoned: stopping", False
+        return self._done(SuiteOutcome(exit_code, output, time.time() - started, error,
+                                       timed_out))
 
     def _done(self, outcome: SuiteOutcome) -> SuiteOutcome:
         self.last = outcome

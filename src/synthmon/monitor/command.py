@@ -18,6 +18,7 @@ from synthmon.monitor.events import JsonLines, fan_out, github_annotations
 from synthmon.monitor.loop import INTERVAL_S, Monitor, MonitorConfig
 from synthmon.monitor.metrics import MonitorMetrics
 from synthmon.monitor.runner import PytestRunner
+from synthmon.monitor.target import identity_of, metrics_url
 
 
 @click.command(
@@ -25,13 +26,21 @@ from synthmon.monitor.runner import PytestRunner
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @click.option("--target", required=True, help="Base URL (or policy target name) to watch.")
+@click.option("--region", envvar="SYNTH_REGION", default="local", show_default=True,
+              help="Where this monitor probes from ($SYNTH_REGION): on every metric and "
+                   "sample, and the label the alerting rules count regions by.")
+@click.option("--cohort", type=click.Choice(["canary", "control"]), default=None,
+              help="The target's cohort (default: the policy target's; control for a URL).")
 @click.option("--interval", type=Duration("1s", "1d"), default=INTERVAL_S, show_default=True,
               help="Between cycles, seconds or a duration (1s to 1d); cycles start on "
                    "multiples of it (wall clock).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Stop after this many cycles (default: run until SIGTERM).")
 @click.option("--metrics-port", type=click.IntRange(min=0, max=65535), default=0,
-              show_default=True, help="Port of /metrics on 127.0.0.1; 0 picks a free one.")
+              show_default=True, help="Port of /metrics; 0 picks a free one.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="Address /metrics binds to; 0.0.0.0 (or ::) lets a Prometheus elsewhere "
+                   "scrape it (docs/alerting.md).")
 @click.option("--reports-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the runs' reports (default: a temporary folder removed at exit).")
 @click.option("--keep-runs", type=click.IntRange(min=1), default=20, show_default=True,
@@ -55,9 +64,12 @@ from synthmon.monitor.runner import PytestRunner
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def monitor_command(
     target: str,
+    region: str,
+    cohort: str | None,
     interval: float,
     iterations: int | None,
     metrics_port: int,
+    metrics_host: str,
     reports_dir: Path | None,
     keep_runs: int,
     retries: int,
@@ -70,11 +82,21 @@ def monitor_command(
 ) -> None:
     """Run the synthetic suite against TARGET every INTERVAL seconds.
 
-    Extra arguments go to pytest (e.g. `-m health` or `-k search`). A failing check is
-    re-run alone after 5, 10, 20 s (jittered, capped below the interval) before it is
-    declared failing. Logs are JSON lines on stderr; exit status 1 when a check is failing
+    Extra arguments go to pytest (e.g. `-m health` or `-k search`); pytest checks them all
+    once before the first cycle, and a target or argument it refuses ends the monitor at
+    once with its sentence (exit 2). A failing check is re-run alone after 5, 10, 20 s
+    (jittered, capped below the interval) before it is declared failing; a skipped check is
+    its own state, never a pass; a target that answers no call at all is one state
+    (`synthmon:target`), not a failure per check. Logs are JSON lines on stderr, each run's
+    `reason` among them; the last failing run's pytest output is kept as
+    last-run-output.txt. Exit status 1 when a check is failing or a critical check skipped
     at the end, 0 otherwise (also after SIGTERM).
     """
+    try:
+        identity = identity_of(target, region, cohort)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--target") from exc
+    pytest_args = (f"--region={region}", f"--cohort={identity.cohort}", *pytest_args)
     temp: tempfile.TemporaryDirectory[str] | None = None
     if reports_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="synthmon-monitor-")
@@ -94,21 +116,29 @@ def monitor_command(
         timeout_s=run_timeout if run_timeout is not None else max(30.0, 2 * interval),
         reports_root=reports_dir,
     )
+    refused = runner.preflight()
+    if refused is not None:
+        if temp is not None:
+            temp.cleanup()
+        raise click.UsageError(f"{refused} (nothing was monitored)")
     emit = JsonLines(sys.stderr)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         emit = fan_out(emit, github_annotations(sys.stdout))  # type: ignore[assignment]
-    metrics = MonitorMetrics()
+    metrics = MonitorMetrics(identity=identity)
     try:
-        port = metrics.serve(metrics_port)
+        port = metrics.serve(metrics_port, metrics_host)
     except OSError as exc:
+        if temp is not None:
+            temp.cleanup()
         raise click.ClickException(
-            f"cannot serve /metrics on 127.0.0.1:{metrics_port}: {exc.strerror or exc}"
+            f"cannot serve /metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}"
         ) from exc
-    metrics_url = f"http://127.0.0.1:{port}/metrics"
-    emit("metrics_serving", {"url": metrics_url, "target": target, "pytest_args": pytest_args})
+    url = metrics_url(metrics_host, port)
+    emit("metrics_serving", {"url": url, "bound": f"{metrics_host}:{port}", **identity.labels(),
+                             "pytest_args": pytest_args})
     if ready_file is not None:
         tmp = ready_file.with_suffix(ready_file.suffix + ".tmp")
-        tmp.write_text(json.dumps({"metrics_url": metrics_url, "pid": os.getpid()}))
+        tmp.write_text(json.dumps({"metrics_url": url, "pid": os.getpid()}))
         tmp.replace(ready_file)
 
     monitor = Monitor(runner, config, metrics=metrics, emit=emit)

@@ -44,6 +44,10 @@ def github_annotations(stream: TextIO | None = None) -> EventSink:
         if fields.get("to") == "failing":
             reason = fields.get("reason")
             out.write(f"::error{where}title=synthmon check failing::{check}: {reason}\n")
+        elif fields.get("to") == "skipped":
+            reason = fields.get("reason")
+            out.write(f"::warning{where}title=synthmon check skipped (not a pass)::{check}: "
+                      f"{reason}\n")
         elif fields.get("to") == "recovered":
             out.write(f"::notice{where}title=synthmon check recovered::{check}\n")
         out.flush()

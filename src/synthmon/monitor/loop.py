@@ -2,7 +2,10 @@
 
 A cycle is one scheduled run of the whole (selected) suite, then, for the checks that
 failed, re-runs of only those checks after exponential backoff delays, until each is
-cleared (a re-run passed) or confirmed failing (every re-run failed).
+cleared (a re-run passed) or confirmed failing (every re-run failed). A skipped check is its
+own state, never a pass. A run in which the target never answered is one state of the
+target (`synthmon:target`), with one message, not a failure per check: the checks keep
+their states and streaks until the target answers again.
 """
 
 from __future__ import annotations
@@ -16,17 +19,17 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import generate_latest
 
 from synthmon.backoff import Backoff
+from synthmon.monitor import reasons
 from synthmon.monitor.backoff import confirmation_backoff
 from synthmon.monitor.events import EventSink, JsonLines
 from synthmon.monitor.metrics import MonitorMetrics
-from synthmon.monitor.results import RUN_CHECK, RunResult
+from synthmon.monitor.results import PSEUDO_CHECKS, RUN_CHECK, TARGET_CHECK, CheckResult, RunResult
 from synthmon.monitor.runner import Runner
-from synthmon.monitor.state import CheckState, StateTracker
+from synthmon.monitor.state import CheckState, StateTracker, Streaks, Transition
 
 INTERVAL_S = 60.0
 
@@ -67,10 +70,17 @@ class Monitor:
         self.emit = emit if emit is not None else JsonLines()
         self.clock = clock
         self.tracker = StateTracker()
+        self.streaks = Streaks()
+        self.critical: dict[str, bool] = {}
+        self.over_budget: dict[str, bool] = {}
+        self.last_reason = reasons.OK
+        self._unreachable_because = ""
         self.cycles_run = 0
         self._stop = threading.Event()
         self._session = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         self.metrics.interval.set(config.interval)
+        # The heartbeat counts from the start: a monitor that never completes a run is down.
+        self.metrics.last_run.set(self.clock())
 
     # -- control ---------------------------------------------------------------------------
     def stop(self, reason: str = "stop requested") -> None:
@@ -134,13 +144,20 @@ class Monitor:
                 self.metrics.skipped_ticks.inc(skipped)
                 self.emit("ticks_skipped", {"cycle": self.cycles_run, "skipped": skipped})
             tick = upcoming
-        failing = sorted(
-            c for c, s in self.tracker.states().items() if s is CheckState.FAILING
-        )
+        failing = self._in(CheckState.FAILING)
+        skipped = self._critical_skipped()
         self.emit("monitor_stopped", {
-            "cycles": self.cycles_run, "failing": failing, "stopped": self._stop.is_set(),
+            "cycles": self.cycles_run, "failing": failing, "skipped": skipped,
+            "stopped": self._stop.is_set(),
         })
-        return 1 if failing else 0
+        # A skipped critical check at the end is no success either.
+        return 1 if failing or skipped else 0
+
+    def _in(self, state: CheckState) -> list[str]:
+        return sorted(c for c, s in self.tracker.states().items() if s is state)
+
+    def _critical_skipped(self) -> list[str]:
+        return [c for c in self._in(CheckState.SKIPPED) if self.critical.get(c)]
 
     # -- one cycle -------------------------------------------------------------------------------
     def _cycle(self, cycle: int, started: float, lag: float) -> str:
@@ -166,7 +183,9 @@ class Monitor:
             if self._sleep_until(waited_from + delay):
                 break
             busy += self.clock() - waited_from
-            node_ids = None if RUN_CHECK in pending else pending
+            # The run or the target gave nothing: the re-run is a full run again.
+            full = any(check in PSEUDO_CHECKS for check in pending)
+            node_ids = None if full else pending
             retry = self._run(cycle, node_ids, f"retry{attempt}")
             busy += retry.duration_s
             if self._stop.is_set() and retry.error:
@@ -182,8 +201,11 @@ class Monitor:
                 self._publish(transition)
 
         states = self.tracker.states()
-        for check, state in states.items():
-            self.metrics.set_state(check, state)
+        unreachable = states.get(TARGET_CHECK) is CheckState.FAILING
+        # A cycle that never reached the target judged no check: their streaks stay.
+        real = frozenset(c for c in states if c not in PSEUDO_CHECKS)
+        self.streaks.end_of_cycle(states, frozen=real if unreachable else frozenset())
+        self._export_states(states)
         elapsed = self.clock() - started
         self.metrics.cycle_duration.set(elapsed)
         self.metrics.overhead.set(max(0.0, elapsed - busy))
@@ -193,9 +215,23 @@ class Monitor:
         self._prune_runs()
         self.emit("cycle_finished", {
             "cycle": cycle, "duration_s": round(elapsed, 3), "retries": attempt,
-            "checks": len(states), "failing": failing, "degraded": degraded,
+            "checks": len(real), "failing": failing, "degraded": degraded,
+            "skipped": self._in(CheckState.SKIPPED), "target_unreachable": unreachable,
+            "reason": self.last_reason,
         })
-        return "failing" if failing else ("error" if result.error and not result.checks else "ok")
+        if failing:
+            return "failing"
+        return "error" if result.error and not result.checks else "ok"
+
+    def _export_states(self, states: dict[str, CheckState]) -> None:
+        for check, state in states.items():
+            self.metrics.set_state(check, state)
+            if check in PSEUDO_CHECKS:
+                continue
+            self.metrics.set_streaks(
+                check, self.critical.get(check, False), self.streaks.failing.get(check, 0),
+                self.streaks.skipped.get(check, 0), self.over_budget.get(check, False))
+        self.metrics.unreachable_cycles.set(self.streaks.failing.get(TARGET_CHECK, 0))
 
     def _run(self, cycle: int, node_ids: list[str] | None, kind: str) -> RunResult:
         run_dir = self.config.reports_root / f"{self._session}-c{cycle:05d}-{kind}"
@@ -203,70 +239,135 @@ class Monitor:
             result = self.runner.run(node_ids, run_dir)
         except Exception as exc:  # the runner must not take the loop down either
             result = RunResult(error=f"{type(exc).__name__}: {exc}", reports_dir=run_dir)
-        self.metrics.run_duration.labels("scheduled" if kind == "scheduled" else "retry").observe(
-            result.duration_s
-        )
+        run_kind = "scheduled" if kind == "scheduled" else "retry"
+        self.metrics.run_duration.labels(run_kind).observe(result.duration_s)
         if result.error:
             self.metrics.run_errors.inc()
+        reason, why = reasons.reason_of(result, stopping=self._stop.is_set())
+        self.last_reason = reason
+        self.metrics.set_reason(run_kind, reason)
+        if result.checks or result.unreachable:  # a run that judged the target
+            self.metrics.set_run(self.clock(), result.duration_s, result.counts())
+        if result.unreachable:
+            self._unreachable_because = why
+        kept = self._keep_output(result) if reason != reasons.OK else None
         self.emit("run_finished", {
             "cycle": cycle, "kind": kind, "duration_s": round(result.duration_s, 3),
             "exit_code": result.exit_code, "checks": len(result.checks),
-            "failed": result.failed_checks, "error": result.error,
+            "failed": result.failed_checks, "skipped": result.skipped_checks,
+            "error": result.error, "reason": reason, "why": why,
             "selected": node_ids if node_ids is not None else "all",
+            **({"pytest_output": str(kept)} if kept else {}),
         })
         return result
 
-    def _record_check(self, check: str, duration_s: float, passed: bool) -> None:
-        self.metrics.check_duration.labels(check).set(duration_s)
-        if passed:
-            self.metrics.check_last_success.labels(check).set(self.clock())
+    def _keep_output(self, result: RunResult) -> Path | None:
+        """The last failing run's pytest output, copied where pruning and the temporary
+        run folders never remove it (last-run-output.txt beside monitor-state.json)."""
+        if result.output is None or not result.output.is_file():
+            return None
+        kept = self.config.reports_root / "last-run-output.txt"
+        try:
+            _write_atomic(kept, result.output.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return None
+        return kept
+
+    def _judge(self, cycle: int, check: str, outcome: CheckResult, result: RunResult,
+               at: float) -> Transition | None:
+        """Record what a full run said of one check; the transition it causes, if any."""
+        self.critical[check] = outcome.critical
+        self.over_budget[check] = result.over_budget(check)
+        self.metrics.check_duration.labels(check).set(outcome.duration_s)
+        if outcome.failed:
+            self._remember_failure(check, outcome.failing_synthetic_id, result)
+        if outcome.skipped:
+            return self.tracker.skipped(check, cycle, at, outcome.message or "no reason given")
+        if outcome.passed:
+            self.metrics.check_last_success.labels(check).set(at)
+        return self.tracker.scheduled(check, outcome.passed, cycle, at)
+
+    def _remember_failure(self, check: str, synthetic_id: str | None, result: RunResult) -> None:
+        if synthetic_id:
+            self.metrics.set_failure_ids(check, synthetic_id, result.trace_of(synthetic_id) or "")
+
+    def _target_verdict(self, cycle: int, result: RunResult, at: float, retry: int = 0) -> bool:
+        """The target answered (True), or the run is one unreachable verdict (False)."""
+        if result.unreachable:
+            self.metrics.target_up.set(0)
+            call = result.unreachable_call
+            if call is not None:
+                self._remember_failure(TARGET_CHECK, call.synthetic_id, result)
+            if retry:
+                self._publish(self.tracker.retried(TARGET_CHECK, False, retry, False, cycle, at))
+            else:
+                self._publish(self.tracker.scheduled(TARGET_CHECK, False, cycle, at))
+            return False
+        if result.checks:
+            self.metrics.target_up.set(1)
+            if retry:
+                self._publish(self.tracker.retried(TARGET_CHECK, True, retry, False, cycle, at))
+            self._publish(self.tracker.scheduled(TARGET_CHECK, True, cycle, at))
+        return True
 
     def _apply_scheduled(self, cycle: int, result: RunResult) -> None:
         now = self.clock()
         if self._stop.is_set() and result.error:
             return  # an abandoned run says nothing about the target
-        produced = bool(result.checks)
+        produced = bool(result.checks) or result.unreachable
         self._publish(self.tracker.scheduled(RUN_CHECK, produced, cycle, now))
-        self._record_check(RUN_CHECK, result.duration_s, produced)
-        if not produced:
+        self.metrics.check_duration.labels(RUN_CHECK).set(result.duration_s)
+        if produced:
+            self.metrics.check_last_success.labels(RUN_CHECK).set(now)
+        if not self._target_verdict(cycle, result, now):
             return
         for check, outcome in result.checks.items():
-            self._record_check(check, outcome.duration_s, outcome.passed)
-            self._publish(self.tracker.scheduled(check, outcome.passed, cycle, now))
+            self._publish(self._judge(cycle, check, outcome, result, now))
 
     def _apply_retry(
         self, cycle: int, attempt: int, pending: list[str], retry: RunResult, full: bool
     ) -> None:
         now = self.clock()
         if full:
-            # The previous run gave nothing: this re-run is a full run again.
-            produced = bool(retry.checks)
+            # The previous run gave nothing, or never reached the target: a full run again.
+            produced = bool(retry.checks) or retry.unreachable
             self.metrics.retries.labels(RUN_CHECK, "passed" if produced else "failed").inc()
             self._publish(self.tracker.retried(RUN_CHECK, produced, attempt, False, cycle, now))
+            if not self._target_verdict(cycle, retry, now, retry=attempt):
+                return
             for check, outcome in retry.checks.items():
-                self._record_check(check, outcome.duration_s, outcome.passed)
-                self._publish(self.tracker.scheduled(check, outcome.passed, cycle, now))
+                self._publish(self._judge(cycle, check, outcome, retry, now))
             return
         for check in pending:
             rerun = retry.checks.get(check)
             # A check missing from the re-run's results did not pass: it cannot be cleared.
             passed = rerun is not None and rerun.passed
             if rerun is not None:
-                self._record_check(check, rerun.duration_s, passed)
+                self.metrics.check_duration.labels(check).set(rerun.duration_s)
+                if rerun.skipped:
+                    self._publish(self.tracker.skipped(check, cycle, now, rerun.message))
+                    continue
+                if rerun.failed:
+                    self._remember_failure(check, rerun.failing_synthetic_id, retry)
+                if passed:
+                    self.metrics.check_last_success.labels(check).set(now)
             self.metrics.retries.labels(check, "passed" if passed else "failed").inc()
             self._publish(self.tracker.retried(check, passed, attempt, False, cycle, now))
 
-    def _publish(self, transition: Any) -> None:
+    def _publish(self, transition: Transition | None) -> None:
         if transition is None:
             return
         self.metrics.transitions.labels(
             transition.check, transition.previous.value, transition.current.value
         ).inc()
         self.metrics.set_state(transition.check, transition.current)
+        reason = transition.reason
+        if transition.check == TARGET_CHECK and transition.current is not CheckState.OK:
+            reason = f"{reason}: {self._unreachable_because}"  # the one message it gets
         self.emit("transition", {
             "check": transition.check, "from": transition.previous.value,
             "to": transition.current.value, "cycle": transition.cycle,
-            "reason": transition.reason,
+            "reason": reason,
         })
 
     # -- files ---------------------------------------------------------------------------------
@@ -275,6 +376,8 @@ class Monitor:
         data = {
             "cycle": cycle,
             "updated_at": self.clock(),
+            "identity": self.metrics.identity.labels(),
+            "last_run_reason": self.last_reason,
             "checks": {c: s.value for c, s in sorted(self.tracker.states().items())},
             "recent_transitions": [
                 {"check": t.check, "from": t.previous.value, "to": t.current.value,

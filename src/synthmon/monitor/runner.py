@@ -6,14 +6,19 @@ canned results, the command injects `PytestRunner`.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from synthmon.monitor.results import RunResult, read_run, report_files
+from synthmon.monitor.reasons import pytest_said
+from synthmon.monitor.results import RunResult, read_report, report_files
 from synthmon.suite_process import SuiteProcess, SuiteRun
+
+_USAGE_ERROR, _NO_TESTS = 4, 5  # pytest.ExitCode.USAGE_ERROR, NO_TESTS_COLLECTED
 
 
 class Runner(Protocol):
@@ -58,6 +63,29 @@ class PytestRunner:
     def command(self, node_ids: Sequence[str] | None, run_dir: Path) -> list[str]:
         return self.spec(node_ids, run_dir).command(self.process.python)
 
+    def preflight(self) -> str | None:
+        """Check the arguments as pytest does, before the first cycle: `pytest --collect-only`
+        with the same target and arguments, reporting into a folder removed after. None when
+        pytest accepts them and selects at least one check; else the sentence pytest said
+        (an unknown target name, a malformed URL, an unknown option or marker expression),
+        which a loop would only repeat forever. A target that is down is no argument error:
+        the loop watches and reports it."""
+        with tempfile.TemporaryDirectory(prefix="synthmon-preflight-") as scratch:
+            folder = Path(scratch)
+            spec = self.spec(None, folder)
+            collect = dataclasses.replace(spec, reports_dir=folder,
+                                          pytest_args=[*spec.pytest_args, "--collect-only"])
+            outcome = self.process.run(collect, folder / "preflight-output.txt")
+            said = pytest_said(outcome.output)
+        if outcome.exit_code is None:
+            return outcome.error
+        if outcome.exit_code == _USAGE_ERROR:
+            return f"pytest refused the arguments: {said}"
+        if outcome.exit_code == _NO_TESTS:
+            return ("the selection (-m, -k, node ids) matches no check: the monitor would "
+                    f"judge nothing ({said})")
+        return None
+
     def run(self, node_ids: Sequence[str] | None, run_dir: Path) -> RunResult:
         """Run pytest; its output goes to run_dir/pytest-output.txt (kept: RunResult.output)."""
         spec = self.spec(node_ids, run_dir)
@@ -71,19 +99,22 @@ class PytestRunner:
         error = outcome.error
         if self.process.aborted():
             error = "the run was abandoned: the monitor is stopping"
-        checks = read_run(reports_dir, self.suite_root, since=started - 1.0, seen=seen)
-        if error is None and not checks:
+        report = read_report(reports_dir, self.suite_root, since=started - 1.0, seen=seen)
+        if error is None and not report.checks and report.outcome != "target-unreachable":
             error = (
                 f"pytest exited with {outcome.exit_code} and wrote no junit.xml or "
                 f"summary.json (see {outcome.output})"
             )
         return RunResult(
-            checks=checks,
+            checks=report.checks,
             exit_code=outcome.exit_code,
             duration_s=outcome.duration_s,
             error=error,
             reports_dir=reports_dir,
             output=outcome.output,
+            calls=report.calls,
+            summary_outcome=report.outcome,
+            timed_out=outcome.timed_out,
         )
 
     def abort(self) -> None:

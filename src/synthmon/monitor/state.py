@@ -1,4 +1,5 @@
-"""Per-check state: ok, degraded (failed once, being confirmed), failing, recovered."""
+"""Per-check state: ok, degraded (failed once, being confirmed), failing, recovered, and
+skipped (not run: never a pass); and the streaks the alerts count in cycles."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ class CheckState(enum.Enum):
     DEGRADED = "degraded"  # failed in the scheduled run; re-runs will confirm or clear it
     FAILING = "failing"  # confirmed: every re-run failed too
     RECOVERED = "recovered"  # passed after having been failing; ok again on the next pass
+    SKIPPED = "skipped"  # the run skipped it: it proves nothing, and is never a pass
 
     @property
     def severity(self) -> int:
-        """The value exported as synthmon_check_status (0 ok .. 2 failing)."""
-        return {"ok": 0, "recovered": 0, "degraded": 1, "failing": 2}[self.value]
+        """The value exported as synthmon_check_status (0 ok .. 2 failing, 3 skipped)."""
+        return {"ok": 0, "recovered": 0, "degraded": 1, "failing": 2, "skipped": 3}[self.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,11 @@ class StateTracker:
         self.recent.append(transition)
         return transition
 
+    def skipped(self, check: str, cycle: int, at: float, reason: str) -> Transition | None:
+        """The run skipped the check: its own state, with the skip's reason; no re-run
+        (a skip does not change on retry)."""
+        return self._move(check, CheckState.SKIPPED, cycle, f"skipped: {reason}"[:300], at)
+
     def scheduled(self, check: str, passed: bool, cycle: int, at: float) -> Transition | None:
         """The outcome of the check in the cycle's full run."""
         current = self.state(check)
@@ -90,3 +97,24 @@ class StateTracker:
 
     def needs_confirmation(self) -> list[str]:
         return sorted(c for c, s in self._states.items() if s is CheckState.DEGRADED)
+
+
+class Streaks:
+    """Cycles in a row that ended in a state, per check: what "failing for N intervals" and
+    "skipped for N intervals" count. A cycle in which the target could not be reached says
+    nothing about the checks, so it leaves their streaks as they were."""
+
+    def __init__(self) -> None:
+        self.failing: dict[str, int] = {}
+        self.skipped: dict[str, int] = {}
+
+    def end_of_cycle(self, states: dict[str, CheckState],
+                     frozen: frozenset[str] = frozenset()) -> None:
+        """Count the cycle that just ended; `frozen` checks got no verdict in it."""
+        for check, state in states.items():
+            if check in frozen:
+                continue
+            self.failing[check] = self.failing.get(check, 0) + 1 \
+                if state is CheckState.FAILING else 0
+            self.skipped[check] = self.skipped.get(check, 0) + 1 \
+                if state is CheckState.SKIPPED else 0
