@@ -88,3 +88,15 @@ def test_a_run_in_which_no_call_got_an_answer_is_one_unreachable_verdict(tmp_pat
                          calls=(*report.calls, Call("tests/a.py::test_y", "s", "t", True, False)))
     assert not answered.unreachable  # one answer, even a 500, is a target that is up
     assert not RunResult(checks=report.checks).unreachable  # no calls at all: nothing to say
+
+
+def test_a_summary_not_in_synthmons_shape_falls_back_to_junit(tmp_path: Path):
+    (tmp_path / "tests/synthetic").mkdir(parents=True)
+    (tmp_path / "tests/synthetic/test_health.py").write_text("")
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    # a guessed spelling (nodeid) is not read as if it were synthmon's own
+    (tmp_path / "summary.json").write_text(json.dumps({"checks": [
+        {"nodeid": "tests/a.py::test_x", "status": "failed"}]}))
+    got = read_run(tmp_path, tmp_path, since=0)
+    assert "tests/a.py::test_x" not in got
+    assert "tests/synthetic/test_health.py::test_health" in got

@@ -145,13 +145,13 @@ class Monitor:
                 self.emit("ticks_skipped", {"cycle": self.cycles_run, "skipped": skipped})
             tick = upcoming
         failing = self._in(CheckState.FAILING)
-        skipped = self._critical_skipped()
+        not_run = self._critical_skipped()
         self.emit("monitor_stopped", {
-            "cycles": self.cycles_run, "failing": failing, "skipped": skipped,
+            "cycles": self.cycles_run, "failing": failing, "skipped": not_run,
             "stopped": self._stop.is_set(),
         })
         # A skipped critical check at the end is no success either.
-        return 1 if failing or skipped else 0
+        return 1 if failing or not_run else 0
 
     def _in(self, state: CheckState) -> list[str]:
         return sorted(c for c, s in self.tracker.states().items() if s is state)
