@@ -18,6 +18,8 @@ def _import_without_iri() -> None:
         return
     hidden = "rfc3987_syntax" not in sys.modules
     if hidden:
+        # None in sys.modules is Python's documented "this import fails"; typeshed types
+        # the mapping as modules only.
         sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
     try:
         import jsonschema  # noqa: F401

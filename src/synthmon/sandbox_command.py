@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:  # the sandbox itself is imported only when the command runs
+    from scholarship_sandbox.settings import Cohort
 
 FAULT_HELP = """\b
 Faults (off by default; docs/faults.md), repeatable, or SANDBOX_FAULTS="SPEC;SPEC":
@@ -51,7 +55,7 @@ Example: --fault latency:ms=60,route=/api/v1/scholarships* --fault error:status=
 @click.option("--access-log", type=click.Path(dir_okay=False),
               help="JSON access log file (default: stderr; '-' turns it off).")
 def sandbox(host: str, port: int, ready_file: str | None, faults: tuple[str, ...],
-            build_id: str, git_sha: str, cohort: str, admin_token: str | None,
+            build_id: str, git_sha: str, cohort: Cohort, admin_token: str | None,
             access_log: str | None) -> None:
     """Run the embedded ScholarshipAI sandbox in the foreground until SIGINT/SIGTERM.
 
@@ -75,7 +79,7 @@ def sandbox(host: str, port: int, ready_file: str | None, faults: tuple[str, ...
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     token = admin_token or secrets.token_urlsafe(24)
-    settings = Settings(build_id=build_id, git_sha=git_sha.lower(), cohort=cohort,  # type: ignore[arg-type]
+    settings = Settings(build_id=build_id, git_sha=git_sha.lower(), cohort=cohort,
                         admin_token=token, faults=specs, rate_limits=limits,
                         access_log=access_log)
 

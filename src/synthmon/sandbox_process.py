@@ -85,7 +85,9 @@ class SandboxProcess:
         return self
 
     def _failure(self, what: str) -> str:
-        return (f"the sandbox ({' '.join(str(a) for a in self.proc.args[3:])}) {what}.\n"  # type: ignore[index]
+        args = self.proc.args  # [python, -m, synthmon.cli, sandbox, its options...]
+        shown = " ".join(str(a) for a in args[3:]) if isinstance(args, list) else str(args)
+        return (f"the sandbox ({shown}) {what}.\n"
                 f"stderr: {_tail(self.stderr)}\nstdout: {_tail(self.stdout)}")
 
     def set_faults(self, *specs: str) -> None:

@@ -12,17 +12,18 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 from synthmon import stats
-from synthmon.gate.model import CriterionResult, GateInput
+from synthmon.gate.model import CriterionResult, GateInput, Verdict
 from synthmon.policy import Criterion
 from synthmon.samples import Sample
 
 MAX_EVIDENCE = 5
 
 
-def new_result(criterion: Criterion, verdict: str = "hold", reason: str = "") -> CriterionResult:
+def new_result(criterion: Criterion, verdict: Verdict = "hold",
+               reason: str = "") -> CriterionResult:
     return CriterionResult(
         id=criterion.id, title=criterion.title, source=criterion.source,
-        comparison=criterion.comparison, verdict=verdict, reason=reason,  # type: ignore[arg-type]
+        comparison=criterion.comparison, verdict=verdict, reason=reason,
         threshold=criterion.threshold, threshold_text=threshold_text(criterion),
         unit=criterion.unit, min_samples=criterion.min_samples, min_runs=criterion.min_runs,
         metric=criterion.metric,

@@ -98,13 +98,14 @@ def _option_value(args: Sequence[str], name: str) -> str | None:
     return value
 
 
-class _Failsafe:
-    """Mixed into the gate's click commands: usage errors and crashes exit 3 with a sentence."""
+class _Failsafe(click.Command):
+    """Mixed into the gate's click commands: usage errors and crashes exit 3 with a sentence.
+    A Command itself, so that super() is the command it is mixed into (Command or Group)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         raw = list(args)
         try:
-            return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
+            return super().parse_args(ctx, args)
         except GateUsageError:
             raise
         except click.UsageError as exc:
@@ -116,7 +117,7 @@ class _Failsafe:
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)  # type: ignore[misc]
+            return super().invoke(ctx)
         except (click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except click.UsageError as exc:

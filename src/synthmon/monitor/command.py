@@ -14,7 +14,7 @@ import click
 
 from synthmon.durations import Duration
 from synthmon.monitor import backoff as confirmation
-from synthmon.monitor.events import JsonLines, fan_out, github_annotations
+from synthmon.monitor.events import EventSink, JsonLines, fan_out, github_annotations
 from synthmon.monitor.loop import INTERVAL_S, Monitor, MonitorConfig
 from synthmon.monitor.metrics import MonitorMetrics
 from synthmon.monitor.runner import PytestRunner
@@ -121,9 +121,9 @@ def monitor_command(
         if temp is not None:
             temp.cleanup()
         raise click.UsageError(f"{refused} (nothing was monitored)")
-    emit = JsonLines(sys.stderr)
+    emit: EventSink = JsonLines(sys.stderr)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        emit = fan_out(emit, github_annotations(sys.stdout))  # type: ignore[assignment]
+        emit = fan_out(emit, github_annotations(sys.stdout))
     metrics = MonitorMetrics(identity=identity)
     try:
         port = metrics.serve(metrics_port, metrics_host)
