@@ -188,6 +188,11 @@ def test_tokens_expire_and_bad_tokens_are_rejected(api: Api) -> None:
     time.sleep(2.1)
     assert_problem(api.get("/api/v1/me/saved", headers={
         "Authorization": "Bearer " + short["access_token"]}), 401, "token-expired")
+    # no lifetime at all: expired as it is issued, no wait needed
+    expired = api.login(STUDENT, ttl_seconds=0)
+    assert expired["expires_in"] == 0
+    assert_problem(api.get("/api/v1/me/saved", headers={
+        "Authorization": "Bearer " + expired["access_token"]}), 401, "token-expired")
     assert_problem(api.get("/api/v1/me/saved", headers={"Authorization": "Bearer x.y.z"}), 401,
                    "invalid-token")
     assert_problem(api.get("/api/v1/me/saved"), 401, "unauthenticated")

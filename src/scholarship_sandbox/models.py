@@ -31,7 +31,8 @@ class LoginIn(In):
     email: Email
     password: str = Field(min_length=1, max_length=128)
     session: Literal["token", "cookie"] = "token"
-    ttl_seconds: int | None = Field(default=None, ge=1, le=900)
+    # 0 issues a token that is already expired (exp = iat): an expiry check needs no wait
+    ttl_seconds: int | None = Field(default=None, ge=0, le=900)
 
 
 class RefreshIn(In):

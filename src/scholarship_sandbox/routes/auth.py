@@ -60,7 +60,7 @@ def login(body: LoginIn, request: Request, response: Response) -> dict[str, obje
         if ctx.slo is not None:
             ctx.slo.count_abuse("failed_login", synthetic(request))
         raise Problem("invalid-credentials", "Wrong email or password")
-    ttl = body.ttl_seconds or ctx.settings.access_token_ttl
+    ttl = ctx.settings.access_token_ttl if body.ttl_seconds is None else body.ttl_seconds
     user = {"id": row["id"], "role": row["role"]}
     with ctx.storage.write() as conn:
         family = ctx.tokens.new_family(conn, row["id"])
