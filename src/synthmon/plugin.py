@@ -63,6 +63,18 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """The embedded sandbox boots while pytest imports conftest.py and configures (the suite
+    takes it over); only for runs of the synthmon suite, see _is_a_synthmon_run."""
+    namespace = early_config.known_args_namespace
+    if namespace.synthmon_target or namespace.synthmon_policy or (
+            early_config.rootpath / "canary-policy.yaml").is_file():
+        from synthmon.suite.early_sandbox import start_early
+
+        start_early(early_config)
+
+
 @pytest.hookimpl(trylast=True)  # after the terminal reporter: the probe may fail or be interrupted
 def pytest_configure(config: pytest.Config) -> None:
     _refuse_a_moved_rootdir(config)

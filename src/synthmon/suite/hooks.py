@@ -34,6 +34,7 @@ from synthmon.suite.context import (
     load_policy_and_target,
     probe,
 )
+from synthmon.suite.early_sandbox import sandbox_key, take_early
 from synthmon.suite.exchange import Exchange
 from synthmon.suite.schemas import SchemaStore
 from synthmon.targets import TargetError, TargetSpec
@@ -100,8 +101,9 @@ class SynthmonSuite:
         return probe(self.core, self._given, label, self.expect_build)
 
     def _start_sandbox(self, given: RunContext) -> str:
-        self.sandbox = spawn_sandbox(cohort=given.cohort, build_id=given.build_id or None,
-                                     git_sha=given.git_sha or None)
+        key = sandbox_key(given.cohort, given.build_id, given.git_sha)
+        self.sandbox = take_early(self.config, key) or spawn_sandbox(
+            cohort=key[0], build_id=key[1] or None, git_sha=key[2] or None)
         try:
             return self.sandbox.wait_ready().url
         except SandboxStartError as exc:
