@@ -259,3 +259,15 @@ def _write_lines(path: Path, who: int) -> None:
         writer.write([{"who": who, "n": n, "pad": "x" * 2000}] * 2)
         time.sleep(0)
     writer.close()
+
+
+def test_the_last_net_scrubs_allures_own_files(tmp_path: Path) -> None:
+    from synthmon.reports.allure_support import scrub_results
+
+    result = tmp_path / "0f-result.json"
+    result.write_text(json.dumps({"statusDetails": {"message": "got jane@x.example back"}}))
+    capture = tmp_path / "1a-attachment.txt"
+    capture.write_text("Authorization: Bearer abc.def.ghi")
+    assert scrub_results(tmp_path) == 2
+    assert "jane@x.example" not in result.read_text()
+    assert "abc.def.ghi" not in capture.read_text()

@@ -126,16 +126,18 @@ def write_environment(results_dir: Path, ctx: RunContext) -> None:
 
 
 def scrub_results(results_dir: Path) -> int:
-    """The last net: scrub every string in every result and text attachment written.
-
-    allure-pytest writes exception messages and traces as they are; a check's assertion
-    could have echoed a value from a response. Returns how many files changed.
+    """The last net: scrub every string in every result and text attachment allure-pytest
+    wrote. It writes exception messages and traces as they are; a check's assertion could
+    have echoed a value from a response. The JSON attachments are the request and response
+    views of step_for_sample, scrubbed as they were written, and are left as they are.
+    Returns how many files changed.
     """
     changed = 0
     if not results_dir.is_dir():
         return 0
     for path in results_dir.iterdir():
-        if not path.is_file() or path.suffix not in (".json", ".txt", ".properties"):
+        if not path.is_file() or path.suffix not in (".json", ".txt", ".properties") \
+                or path.name.endswith("-attachment.json"):
             continue
         try:
             original = path.read_text()
