@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -93,4 +94,9 @@ def sandbox(host: str, port: int, ready_file: str | None, faults: tuple[str, ...
         status = serve(settings, host=host, port=port, ready_file=ready_file, announce=announce)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    raise SystemExit(status)
+    # The server has closed its database and access log; tearing down the interpreter (FastAPI,
+    # pydantic, uvicorn) would take longer than serving did, and whoever stopped the sandbox
+    # waits for its exit.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

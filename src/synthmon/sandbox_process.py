@@ -49,6 +49,7 @@ class SandboxProcess:
     owns_workdir: bool = False
     url: str = ""
     admin_token: str = ""
+    terminated: bool = False
 
     @property
     def pid(self) -> int:
@@ -122,9 +123,16 @@ class SandboxProcess:
                     lines.append(entry)
         return lines
 
+    def terminate(self) -> None:
+        """Ask it to stop (SIGTERM to its group) without waiting: it shuts down while its
+        starter finishes its own work; stop() then waits for it."""
+        if self.proc.poll() is None and not self.terminated:
+            _signal(self.proc, signal.SIGTERM, _leads_its_group(self.proc))
+            self.terminated = True
+
     def stop(self, sig: int = signal.SIGTERM) -> int:
         """Stop it (the whole group), then remove a temporary workdir; its exit code."""
-        code = stop_process(self.proc, sig)
+        code = wait_or_kill(self.proc) if self.terminated else stop_process(self.proc, sig)
         if self.owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return code
@@ -209,17 +217,25 @@ def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> in
     (spawn_sandbox starts it in its own session) gets the signals as a group, so nothing it
     spawned outlives it; any other process (e.g. a Prometheus) gets them alone."""
     if proc.poll() is None:
-        try:
-            group = os.getpgid(proc.pid) == proc.pid
-        except ProcessLookupError:
-            group = False
-        _signal(proc, sig, group)
-        try:
-            proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            _signal(proc, signal.SIGKILL, group)
-            proc.wait(STOP_TIMEOUT_S)
+        _signal(proc, sig, _leads_its_group(proc))
+    return wait_or_kill(proc)
+
+
+def wait_or_kill(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for a process asked to stop; SIGKILL (its group too) after STOP_TIMEOUT_S."""
+    try:
+        proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _signal(proc, signal.SIGKILL, _leads_its_group(proc))
+        proc.wait(STOP_TIMEOUT_S)
     return int(proc.returncode)
+
+
+def _leads_its_group(proc: subprocess.Popen[bytes]) -> bool:
+    try:
+        return os.getpgid(proc.pid) == proc.pid
+    except ProcessLookupError:
+        return False
 
 
 def _signal(proc: subprocess.Popen[bytes], sig: int, group: bool) -> None:

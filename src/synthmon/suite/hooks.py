@@ -165,6 +165,13 @@ class SynthmonSuite:
         assert self.start is not None
         node.workerinput.update(self.start.to_workerinput())
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        # no check calls the target any more: the sandbox shuts down while the reports are
+        # written, and unconfigure only waits for it
+        if self.sandbox is not None:
+            self.sandbox.terminate()
+
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self._core is not None:
             self._core.session.close()
