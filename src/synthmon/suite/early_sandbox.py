@@ -17,7 +17,7 @@ import pytest
 
 from synthmon.policy import PolicyError, load_policy
 from synthmon.sandbox_process import SandboxProcess, spawn_sandbox
-from synthmon.suite.targets import TargetError, resolve
+from synthmon.targets import TargetError, resolve
 
 # (cohort, build id, git sha) -> the sandbox started for them
 _EARLY_KEY = pytest.StashKey[tuple[tuple[str, str, str], SandboxProcess]]()
