@@ -79,6 +79,7 @@ def _receiver(receiver: Receiver, endpoint: Endpoint) -> dict[str, Any]:
             "client_url": t.RUNBOOK,
             "description": t.TITLE,
             "details": {
+                "alert": "{{ .CommonLabels.alertname }}",
                 "summary": t.BODY, "regions": t.REGIONS, "check": "{{ .CommonLabels.check }}",
                 "target": "{{ .CommonLabels.target }}", "runbook": t.RUNBOOK,
                 "synthetic_ids": t.SYNTHETIC_IDS, "trace_ids": t.TRACE_IDS,
