@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import warnings
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -80,7 +81,7 @@ def test_ready_file_stdout_faults_from_env_and_clean_shutdown(tmp_path: Path, si
                             env={"SANDBOX_FAULTS": "not-ready"})
     try:
         info = json.loads((tmp_path / "ready.json").read_text())
-        assert set(info) == {"url", "admin_token", "pid"}
+        assert set(info) == {"url", "admin_token", "pid"}  # over HTTP: no CA, no certificate
         assert info["admin_token"] == "t0ken-for-tests" and info["pid"] == running.proc.pid
         assert info["url"].startswith("http://127.0.0.1:")
         assert f"synthmon sandbox: serving on {info['url']}" in running.stdout.read_text()
@@ -120,3 +121,48 @@ def test_admin_route_answers_only_loopback() -> None:
     # The test client's address is "testclient", i.e. not loopback: the token is not enough.
     client = TestClient(create_app(Settings(admin_token="tok", access_log="-")))
     assert client.get("/__admin/faults", headers={"X-Admin-Token": "tok"}).status_code == 404
+
+
+def test_alternate_catalogue_has_other_titles(tmp_path: Path) -> None:
+    running = start_sandbox(tmp_path, "--catalogue", "alternate")
+    try:
+        listing = requests.get(running.url + "/api/v1/scholarships?per_page=50", timeout=10)
+        body = listing.json()
+        assert body["total"] == 37 and body["items"]
+        assert not any("scholarship" in item["title"].lower() for item in body["items"])
+        search = requests.get(running.url + "/api/v1/scholarships?q=scholarship", timeout=10)
+        assert search.json()["total"] == 0
+    finally:
+        stop(running.proc)
+
+
+def test_tls_serves_https_with_a_certificate_its_ca_file_verifies(tmp_path: Path) -> None:
+    ca_file = tmp_path / "ca.pem"
+    running = start_sandbox(tmp_path, "--tls", "--ca-file", str(ca_file))
+    try:
+        info = json.loads((tmp_path / "ready.json").read_text())
+        assert running.url.startswith("https://127.0.0.1:") and info["ca_file"] == str(ca_file)
+        assert f"--ca-bundle={ca_file}" in running.stdout.read_text()
+        assert requests.get(running.url + "/health", verify=str(ca_file),
+                            timeout=10).status_code == 200
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(running.url + "/health", timeout=10)  # not a root anyone trusts
+    finally:
+        stop(running.proc)
+
+
+def test_certificate_faults_need_tls_and_act_at_start(tmp_path: Path) -> None:
+    out = subprocess.run([*SYNTHMON, "--port", "0", "--fault", "cert-wrong-host"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "add --tls" in out.stderr
+    running = start_sandbox(tmp_path, "--tls", "--fault", "cert-expiring:days=3",
+                            "--fault", "cert-wrong-host")
+    try:
+        info = json.loads((tmp_path / "ready.json").read_text())
+        assert info["certificate_names"] == ["wrong-host.scholarshipai.test"]
+        left = datetime.fromisoformat(info["certificate_not_after"]) - datetime.now(UTC)
+        assert timedelta(days=3) < left < timedelta(days=3, hours=1)
+        with pytest.raises(requests.exceptions.SSLError, match=r"(?i)hostname|match"):
+            requests.get(running.url + "/health", verify=info["ca_file"], timeout=10)
+    finally:
+        stop(running.proc)

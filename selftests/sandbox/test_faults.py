@@ -195,6 +195,60 @@ def test_server_header(api: Api, faults: Faults) -> None:
     assert "x-powered-by" in response.headers
 
 
+def test_server_header_with_a_bare_name(api: Api, faults: Faults) -> None:
+    faults.set("server-header:value=nginx")
+    response = api.get("/health")
+    assert response.headers["server"] == "nginx"
+    assert "x-powered-by" not in response.headers
+
+
+def test_add_field_adds_a_member_where_the_path_leads(api: Api, faults: Faults) -> None:
+    faults.set("add-field:field=items.*.recommended,route=/api/v1/scholarships")
+    items = api.get("/api/v1/scholarships").json()["items"]
+    assert items and all(item["recommended"] == "added by the add-field fault" for item in items)
+    faults.set("add-field:field=password_hash,value=$2b$12$abc,route=/health")
+    assert api.get("/health").json()["password_hash"] == "$2b$12$abc"
+    assert "password_hash" not in api.get("/api/v1/pricing").json()
+    faults.set("add-field:field=status,value=changed,route=/health")
+    assert api.get("/health").json()["status"] == "ok"  # adds, never overwrites
+
+
+def test_alter_echo_changes_the_correlation_ids(api: Api, faults: Faults) -> None:
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    sent = {"X-Synthetic-Id": "selftest.echo.1", "traceparent": traceparent}
+    echoed = api.get("/health", headers=sent).headers
+    assert (echoed["x-synthetic-id"], echoed["traceparent"]) == ("selftest.echo.1", traceparent)
+    faults.set("alter-echo")
+    altered = api.get("/health", headers=sent).headers
+    assert altered["x-synthetic-id"] == altered["x-request-id"]
+    assert altered["traceparent"].split("-")[1] == traceparent.split("-")[1]
+    assert altered["traceparent"] != traceparent
+
+
+def test_analytics_synthetic_counts_synthetic_traffic(api: Api, faults: Faults) -> None:
+    counted = 'scholarshipai_analytics_events_total{event="search"}'
+    excluded = ('scholarshipai_analytics_events_excluded_total{event="search",'
+                'reason="synthetic"}')
+
+    def counts() -> tuple[float, float]:
+        text = api.get("/metrics").text
+        return tuple(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                         if line.startswith(name)) for name in (counted, excluded))  # type: ignore[return-value]
+
+    before = counts()
+    api.get("/api/v1/scholarships?e2e=1")
+    assert counts() == (before[0], before[1] + 1)
+    faults.set("analytics-synthetic")
+    api.get("/api/v1/scholarships?e2e=1")
+    assert counts() == (before[0] + 1, before[1] + 1)
+
+
+def test_certificate_faults_are_refused_at_run_time(sandbox: Running) -> None:
+    answer = requests.put(sandbox.url + "/__admin/faults", json={"faults": ["cert-wrong-host"]},
+                          headers={"X-Admin-Token": sandbox.admin_token}, timeout=10)
+    assert answer.status_code == 422 and "at start" in answer.json()["detail"]
+
+
 def test_cors_wildcard(api: Api, faults: Faults) -> None:
     faults.set("cors-wildcard")
     response = api.get("/health", headers={"Origin": "https://evil.example"})

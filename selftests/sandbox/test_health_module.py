@@ -26,6 +26,7 @@ FAMILIES = [
     "scholarshipai_waf_rule_hits_total", "scholarshipai_payment_captures_total",
     "scholarshipai_payment_capture_failures_total", "scholarshipai_analytics_events_total",
     "scholarshipai_abuse_signals_total", "scholarshipai_schema_version_info",
+    "scholarshipai_analytics_events_excluded_total",
 ]
 
 
@@ -118,12 +119,14 @@ def test_synthetic_traffic_is_labelled_and_kept_out_of_analytics(api: Api) -> No
     synthetic = ('scholarshipai_http_requests_total{cohort="canary",method="GET",'
                  'route="/api/v1/scholarships",status_class="2xx",synthetic="true"}')
     failed_logins = 'scholarshipai_abuse_signals_total{signal="failed_login"}'
-    before = (count(searches), count(synthetic), count(failed_logins))
+    excluded = ('scholarshipai_analytics_events_excluded_total{event="search",'
+                'reason="synthetic"}')
+    before = (count(searches), count(synthetic), count(failed_logins), count(excluded))
     api.get("/api/v1/scholarships?e2e=1")
     api.get("/api/v1/scholarships", headers={"User-Agent": "ScholarshipAI-Canary/1.0"})
     api.post("/api/v1/auth/login?e2e=1", json={"email": STUDENT[0], "password": "nope-nope"})
-    assert (count(searches), count(synthetic), count(failed_logins)) == (
-        before[0], before[1] + 2, before[2])
+    assert (count(searches), count(synthetic), count(failed_logins), count(excluded)) == (
+        before[0], before[1] + 2, before[2], before[3] + 2)
     api.get("/api/v1/scholarships")
     api.post("/api/v1/auth/login", json={"email": STUDENT[0], "password": "nope-nope"})
     assert count(searches) == before[0] + 1 and count(failed_logins) == before[2] + 1

@@ -4,7 +4,8 @@ Nothing outside `synthmon sandbox` imports it; everyone else starts it as a proc
 """
 
 from .app import create_app
-from .faults import FaultSpecError, parse_spec
-from .settings import RateLimits, Settings
+from .faults import CERTIFICATE_KINDS, FaultSpecError, parse_spec
+from .settings import RateLimits, Settings, TlsSettings
 
-__all__ = ["FaultSpecError", "RateLimits", "Settings", "create_app", "parse_spec"]
+__all__ = ["CERTIFICATE_KINDS", "FaultSpecError", "RateLimits", "Settings", "TlsSettings",
+           "create_app", "parse_spec"]

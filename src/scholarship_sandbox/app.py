@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     faults = FaultSet(parse_specs(settings.faults))  # malformed specs fail here, at start
     storage = Storage(settings.db_path)
-    seed(storage, rng_seed=settings.seed, scholarships=settings.scholarships)
+    seed(storage, rng_seed=settings.seed, catalogue=settings.catalogue)
     tokens = TokenService(storage, settings.jwt_secret, access_ttl=settings.access_token_ttl,
                           refresh_ttl=settings.refresh_token_ttl)
     access_log = AccessLog(settings.access_log)

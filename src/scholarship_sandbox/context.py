@@ -41,6 +41,16 @@ def fault(request: Request, kind: str) -> bool:
     return sandbox(request).faults.on(kind, request.scope)
 
 
+def count_analytics(request: Request, event: str) -> None:
+    """One product analytics event (docs/api-contract.md: synthetic ones are excluded)."""
+    ctx = sandbox(request)
+    if ctx.slo is None:
+        return
+    # The fault: an analytics pipeline that forgot the synthetic flag.
+    ctx.slo.count_analytics(event, synthetic(request)
+                            and not ctx.faults.on("analytics-synthetic", request.scope))
+
+
 def current_user(request: Request) -> Principal:
     ctx = sandbox(request)
     if ctx.faults.on("auth-errors", request.scope):

@@ -8,6 +8,7 @@ import asyncio
 import json
 import random
 import re
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,17 +30,26 @@ KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "strip-headers": (frozenset(), frozenset({"headers"})),
     "slow-body": (frozenset({"ms"}), frozenset()),
     "drop-metric": (frozenset({"family"}), frozenset()),
+    "add-field": (frozenset({"field"}), frozenset({"value"})),
+    "server-header": (frozenset(), frozenset({"value"})),
+    "cert-expiring": (frozenset({"days"}), frozenset()),
     **{kind: (frozenset(), frozenset()) for kind in (
         "no-rbac", "no-csrf", "no-validation", "no-rate-limit", "nonce-reuse",
         "lose-draft-writes", "not-ready", "auth-errors", "signup-failures", "capture-failures",
-        "refresh-reuse", "server-header", "cors-wildcard", "leak-pii", "no-auth",
+        "refresh-reuse", "cors-wildcard", "leak-pii", "no-auth",
         "no-token-expiry", "no-signature-check", "no-version-check", "no-body-limit",
-        "no-content-type-check", "provider-writes")},
+        "no-content-type-check", "provider-writes", "alter-echo", "analytics-synthetic",
+        "cert-wrong-host")},
 }
 SECURITY_HEADER_NAMES = ("strict-transport-security", "content-security-policy",
                          "x-content-type-options", "x-frame-options", "referrer-policy",
                          "cache-control")
 RETYPE_TARGETS = ("string", "number", "null", "bool", "array", "object")
+# Faults on the TLS certificate: it is made once, when an HTTPS sandbox starts, so these
+# take effect at start only (the admin route refuses them).
+CERTIFICATE_KINDS = frozenset({"cert-expiring", "cert-wrong-host"})
+ADDED_VALUE = "added by the add-field fault"
+DEFAULT_SERVER_HEADER = "uvicorn/0.30 Python/3.11"
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 # The sample-name suffixes prometheus_client writes for a family's series.
 METRIC_SUFFIXES = ("", "_total", "_created", "_bucket", "_count", "_sum", "_info")
@@ -105,6 +115,12 @@ def _check_value(spec: str, pos: int, kind: str, name: str, value: str) -> None:
     if name in ("ms", "jitter_ms"):
         if not value.isdigit() or int(value) > 60_000:
             raise _fail(spec, pos, f"{name} must be an integer 0..60000, got {value!r}")
+    elif name == "days":
+        if not value.isdigit() or not 1 <= int(value) <= 3650:
+            raise _fail(spec, pos, f"days must be an integer 1..3650, got {value!r}")
+    elif name == "value":
+        if not value:
+            raise _fail(spec, pos, "value must not be empty")
     elif name == "rate":
         try:
             rate = float(value)
@@ -182,8 +198,14 @@ class FaultSet:
             strip = {n.strip().lower().encode() for n in names.split("|")} if names else {
                 n.encode() for n in SECURITY_HEADER_NAMES}
             headers = [(k, v) for k, v in headers if k not in strip]
-        if self.matching("server-header", route):
-            headers += [(b"server", b"uvicorn/0.30 Python/3.11"), (b"x-powered-by", b"FastAPI")]
+        for fault in self.matching("server-header", route):
+            if "value" in fault.params:  # a bare product name: still names the software
+                headers += [(b"server", fault.params["value"].encode())]
+            else:
+                headers += [(b"server", DEFAULT_SERVER_HEADER.encode()),
+                            (b"x-powered-by", b"FastAPI")]
+        if self.matching("alter-echo", route):
+            headers = _altered_echo(headers)
         if self.matching("cors-wildcard", route):
             headers = [(k, v) for k, v in headers if not k.startswith(b"access-control-")]
             headers += [(b"access-control-allow-origin", b"*"),
@@ -192,6 +214,21 @@ class FaultSet:
             headers += [(b"x-debug-user-email", LEAKED["email"].encode()),
                         (b"x-debug-user-token", LEAKED["token"].encode())]
         return headers
+
+
+def _altered_echo(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """What a gateway that starts its own span and mixes up ids sends back: the traceparent
+    with a parent id of its own, the request id where the synthetic id was."""
+    request_id = next((v for k, v in headers if k == b"x-request-id"), b"req_unknown")
+    altered = []
+    for name, value in headers:
+        if name == b"traceparent" and value.count(b"-") == 3:
+            version, trace_id, _, flags = value.split(b"-")
+            value = b"-".join((version, trace_id, secrets.token_hex(8).encode(), flags))
+        elif name == b"x-synthetic-id":
+            value = request_id
+        altered.append((name, value))
+    return altered
 
 
 def _mutate(node: Any, path: list[str], action: str, to: str) -> None:
@@ -205,12 +242,14 @@ def _mutate(node: Any, path: list[str], action: str, to: str) -> None:
         for child in children:
             _mutate(child, rest, action, to)
         return
-    if not isinstance(node, dict) or head not in node:
+    if not isinstance(node, dict) or (head not in node and not (action == "add" and not rest)):
         return
     if rest:
         _mutate(node[head], rest, action, to)
     elif action == "drop":
         del node[head]
+    elif action == "add":
+        node.setdefault(head, to)
     else:
         node[head] = _retype(node[head], to)
 
@@ -231,7 +270,7 @@ def _retype(value: Any, to: str) -> Any:
 
 class FaultMiddleware:
     """latency, error, slow-body, provider-writes and the body rewrites (drop-field,
-    retype-field, leak-pii, drop-metric)."""
+    retype-field, add-field, leak-pii, drop-metric)."""
 
     def __init__(self, app: Any, *, faults: FaultSet) -> None:
         self.app, self.faults = app, faults
@@ -257,7 +296,8 @@ class FaultMiddleware:
             # the read-only dashboard answers 200 to POST/PUT/DELETE instead of 405.
             scope = {**scope, "method": "GET"}
         rewrites = [(f, "drop") for f in match("drop-field", route)] + [
-            (f, "retype") for f in match("retype-field", route)]
+            (f, "retype") for f in match("retype-field", route)] + [
+            (f, "add") for f in match("add-field", route)]
         leak = bool(match("leak-pii", route))
         slow = match("slow-body", route)
         dropped = {f.params["family"] for f in match("drop-metric", route)}
@@ -339,7 +379,7 @@ def _metric_dropping_send(send: Any, families: set[str]) -> Any:
 
 
 def _rewriting_send(send: Any, rewrites: list[tuple[Fault, str]], leak: bool) -> Any:
-    """drop-field, retype-field and leak-pii: rewrites JSON bodies only."""
+    """drop-field, retype-field, add-field and leak-pii: rewrites JSON bodies only."""
 
     def transform(body: bytes) -> bytes:
         try:
@@ -349,8 +389,9 @@ def _rewriting_send(send: Any, rewrites: list[tuple[Fault, str]], leak: bool) ->
         if data is None:
             return body
         for fault, action in rewrites:
-            _mutate(data, fault.params["field"].split("."), action,
-                    fault.params.get("to", "string"))
+            to = fault.params.get("value", ADDED_VALUE) if action == "add" else \
+                fault.params.get("to", "string")
+            _mutate(data, fault.params["field"].split("."), action, to)
         if leak and isinstance(data, dict):
             data["debug_user"] = dict(LEAKED)
         return json.dumps(data).encode()

@@ -9,7 +9,8 @@ request counter is the outermost layer and sees every status, injected faults in
 
 A request is synthetic when its query has `e2e=1` or its User-Agent starts with
 `ScholarshipAI-Canary/`; it is served like any other, labelled synthetic="true" in the SLO
-families and never counted in analytics events or abuse signals.
+families and never counted in analytics events (but in the events excluded, by reason) or
+abuse signals.
 """
 
 from __future__ import annotations
@@ -178,6 +179,11 @@ class SLOHealth:
         self.analytics_events = Counter(f"{ns}_analytics_events",
                                         "Product analytics events (never synthetic)",
                                         ["event"], registry=reg)
+        # Lets a monitor see its own contribution whatever other traffic the service has:
+        # every synthetic event it causes moves this counter, and never the one above.
+        self.analytics_excluded = Counter(f"{ns}_analytics_events_excluded",
+                                          "Analytics events not counted, by reason",
+                                          ["event", "reason"], registry=reg)
         self.abuse_signals = Counter(f"{ns}_abuse_signals",
                                      "Abuse signals such as failed logins (never synthetic)",
                                      ["signal"], registry=reg)
@@ -243,7 +249,9 @@ class SLOHealth:
 
     # -- business signals ----------------------------------------------------------------
     def count_analytics(self, event: str, synthetic: bool) -> None:
-        if not synthetic:
+        if synthetic:
+            self.analytics_excluded.labels(event, "synthetic").inc()
+        else:
             self.analytics_events.labels(event).inc()
 
     def count_abuse(self, signal: str, synthetic: bool) -> None:

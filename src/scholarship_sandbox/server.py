@@ -54,6 +54,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
 def _loop_and_http() -> tuple[str, str]:
     try:
         import httptools  # noqa: F401
@@ -71,31 +76,41 @@ def _loop_and_http() -> tuple[str, str]:
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765,
-          ready_file: str | None = None, announce: Callable[[str], None] | None = None) -> int:
+          ready_file: str | None = None,
+          announce: Callable[[str, str | None], None] | None = None) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit status."""
     app = create_app(settings)  # raises FaultSpecError before anything listens
-    sock = _bind(host, port)
-    bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{bound_port}"
-    loop, http = _loop_and_http()
-    config = uvicorn.Config(app, loop=loop, http=http, lifespan="on", access_log=False,
-                            server_header=False, log_level="warning",
-                            timeout_graceful_shutdown=5, timeout_keep_alive=30)
+    with contextlib.ExitStack() as cleanup:
+        tls_options: dict[str, Any] = {}
+        ready: dict[str, Any] = {"admin_token": settings.admin_token, "pid": os.getpid()}
+        if settings.tls is not None:
+            from .tls import issue, private_workdir
 
-    def on_started() -> None:
-        if ready_file:
-            write_ready_file(ready_file, {"url": url, "admin_token": settings.admin_token,
-                                          "pid": os.getpid()})
-        if announce is not None:
-            announce(url)
+            workdir = cleanup.enter_context(private_workdir())
+            certificate = issue(settings.tls, host, Path(workdir))
+            tls_options = {"ssl_certfile": str(certificate.cert_file),
+                           "ssl_keyfile": str(certificate.key_file)}
+            ready.update(ca_file=str(certificate.ca_file), certificate_names=certificate.names,
+                         certificate_not_after=certificate.not_after.isoformat())
+        sock = _bind(host, port)
+        cleanup.callback(_close, sock)
+        shown_host = f"[{host}]" if ":" in host else host
+        scheme = "https" if settings.tls is not None else "http"
+        url = f"{scheme}://{shown_host}:{sock.getsockname()[1]}"
+        loop, http = _loop_and_http()
+        config = uvicorn.Config(app, loop=loop, http=http, lifespan="on", access_log=False,
+                                server_header=False, log_level="warning",
+                                timeout_graceful_shutdown=5, timeout_keep_alive=30,
+                                **tls_options)
 
-    server = _Server(config, on_started)
-    try:
+        def on_started() -> None:
+            if ready_file:
+                write_ready_file(ready_file, {"url": url, **ready})
+            if announce is not None:
+                announce(url, ready.get("ca_file"))
+
+        server = _Server(config, on_started)
         server.run(sockets=[sock])
-    finally:
-        with contextlib.suppress(OSError):
-            sock.close()
     if not server.started:
         print("synthmon sandbox: the server did not start", file=sys.stderr)
         return 1

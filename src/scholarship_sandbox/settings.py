@@ -52,6 +52,15 @@ class RateLimits:
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    """Serve HTTPS with a certificate from a throwaway CA made at start (tls.py)."""
+
+    ca_file: str | None = None  # where the CA certificate (PEM) goes; None: beside the key
+    expires_in_days: int | None = None  # None: a certificate valid for a year
+    wrong_host: bool = False  # issued for another name than the one served
+
+
+@dataclass(frozen=True)
 class Settings:
     build_id: str = "sandbox-local"
     git_sha: str = "0000000"
@@ -64,7 +73,8 @@ class Settings:
     refresh_token_ttl: int = 14 * 24 * 3600
     nonce_ttl: int = 300
     seed: int = 20240607  # the seed data is the same on every start
-    scholarships: int = 240
+    catalogue: str = "standard"  # or "alternate": other titles (seed.CATALOGUES)
+    tls: TlsSettings | None = None  # None: plain HTTP
     rate_limits: RateLimits = field(default_factory=RateLimits)
     access_log: str | None = None  # None: stderr; "-" disables (benchmarks)
     cors_origins: tuple[str, ...] = ("https://app.scholarshipai.example",)

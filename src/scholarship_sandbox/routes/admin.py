@@ -8,7 +8,7 @@ import hmac
 from fastapi import APIRouter, Depends, Request
 
 from ..context import sandbox
-from ..faults import FaultSpecError, parse_specs
+from ..faults import CERTIFICATE_KINDS, FaultSpecError, parse_specs
 from ..models import FaultsIn, FaultsOut
 from ..problems import Problem
 
@@ -38,6 +38,12 @@ def put_faults(body: FaultsIn, request: Request) -> dict[str, list[str]]:
     except FaultSpecError as exc:
         raise Problem("validation-error", str(exc),
                       errors=[{"loc": "body.faults", "msg": str(exc)}]) from None
+    at_start = sorted({fault.kind for fault in parsed} & CERTIFICATE_KINDS)
+    if at_start:
+        message = (f"{', '.join(at_start)} acts on the certificate made at start: pass it to "
+                   f"synthmon sandbox --tls --fault")
+        raise Problem("validation-error", message, errors=[{"loc": "body.faults",
+                                                             "msg": message}])
     sandbox(request).faults.replace(parsed)
     return {"faults": sandbox(request).faults.specs()}
 

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from ..auth import Principal
-from ..context import CurrentUser, fault, problems, require_role, sandbox, synthetic
+from ..context import (
+    CurrentUser,
+    count_analytics,
+    fault,
+    problems,
+    require_role,
+    sandbox,
+    synthetic,
+)
 from ..ids import new_id, utc_iso
 from ..models import Application, Draft, DraftIn, ScholarshipRef
 from ..problems import Problem
@@ -58,8 +66,7 @@ def begin(body: ScholarshipRef, request: Request,
         conn.execute("INSERT INTO applications VALUES (?, ?, ?, 'draft', ?)",
                      (application_id, user.user_id, body.scholarship_id, now))
         conn.execute("INSERT INTO drafts VALUES (?, 0, '{}', ?)", (application_id, now))
-    if ctx.slo is not None:
-        ctx.slo.count_analytics("application_started", synthetic(request))
+    count_analytics(request, "application_started")
     return _application({"id": application_id, "scholarship_id": body.scholarship_id,
                          "status": "draft", "created_at": now, "version": 0, "content": "{}",
                          "updated_at": now})

@@ -9,7 +9,7 @@ import time
 from fastapi import APIRouter, Request, Response
 
 from ..auth import check_login, hash_password
-from ..context import problems, sandbox, synthetic
+from ..context import count_analytics, problems, sandbox, synthetic
 from ..ids import new_id, utc_iso
 from ..models import CookieOut, LoginIn, RefreshIn, SignupIn, SignupOut, TokenOut
 from ..problems import Problem
@@ -46,7 +46,7 @@ def signup(body: SignupIn, request: Request) -> dict[str, object]:
         raise Problem("email-taken", "An account with this email already exists") from None
     if ctx.slo is not None:
         ctx.slo.signup_completed.labels(body.role, _flag(request)).inc()
-        ctx.slo.count_analytics("signup", synthetic(request))
+        count_analytics(request, "signup")
     return {"user": {"id": user_id, "role": body.role, "created_at": utc_iso(now)}}
 
 
@@ -66,8 +66,7 @@ def login(body: LoginIn, request: Request, response: Response) -> dict[str, obje
         family = ctx.tokens.new_family(conn, row["id"])
         refresh = ctx.tokens.refresh_token(conn, row["id"], family) if body.session == "token" \
             else None
-    if ctx.slo is not None:
-        ctx.slo.count_analytics("login", synthetic(request))
+    count_analytics(request, "login")
     if refresh is not None:
         access = ctx.tokens.access_token(row["id"], row["role"], family, ttl)
         return {"token_type": "Bearer", "access_token": access, "refresh_token": refresh,

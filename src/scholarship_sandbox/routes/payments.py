@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ..context import CurrentUser, fault, problems, sandbox, synthetic
+from ..context import CurrentUser, count_analytics, fault, problems, sandbox, synthetic
 from ..ids import new_id, utc_iso
 from ..models import CheckoutIn, CheckoutOut, NonceIn, PricingOut, ValidatedOut
 from ..problems import Problem
@@ -67,7 +67,7 @@ def checkout(body: CheckoutIn, request: Request,
                       plan["currency"], _hash(nonce), expires, utc_iso(expires)))
     if ctx.slo is not None:
         ctx.slo.payment_captures.labels("captured", flag).inc()
-        ctx.slo.count_analytics("checkout", synthetic(request))
+        count_analytics(request, "checkout")
     return {"checkout_id": checkout_id, "plan_id": plan["id"],
             "amount": {"value": plan["price_value"], "currency": plan["currency"]},
             "status": "pending", "nonce": nonce, "expires_at": utc_iso(expires)}

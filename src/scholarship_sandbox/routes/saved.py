@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ..context import CurrentUser, problems, sandbox, synthetic
+from ..context import CurrentUser, count_analytics, problems, sandbox
 from ..ids import utc_iso
 from ..models import SavedItem, SavedList, ScholarshipRef
 from ..problems import Problem
@@ -36,8 +36,8 @@ def save(body: ScholarshipRef, request: Request, response: Response,
         else:
             saved_at = existing["saved_at"]
             response.status_code = 200
-    if existing is None and ctx.slo is not None:
-        ctx.slo.count_analytics("save", synthetic(request))
+    if existing is None:
+        count_analytics(request, "save")
     return {"scholarship_id": body.scholarship_id, "title": scholarship["title"],
             "saved_at": saved_at}
 

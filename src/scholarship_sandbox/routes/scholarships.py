@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from ..context import problems, sandbox, synthetic
+from ..context import count_analytics, problems, sandbox
 from ..models import Scholarship, SearchOut
 from ..problems import Problem
 
@@ -39,8 +39,7 @@ def search(request: Request, q: str = Query("", max_length=200), page: int = Que
     rows = ctx.storage.all(
         f"SELECT {_COLUMNS} FROM scholarships s JOIN providers p ON p.id = s.provider_id"
         f" {where} ORDER BY s.id LIMIT ? OFFSET ?", (*params, per_page, (page - 1) * per_page))
-    if ctx.slo is not None:
-        ctx.slo.count_analytics("search", synthetic(request))
+    count_analytics(request, "search")
     return {"items": [summary(r) for r in rows], "page": page, "per_page": per_page,
             "total": total["n"] if total else 0}
 
@@ -54,7 +53,6 @@ def details(scholarship_id: str, request: Request) -> dict[str, Any]:
         " JOIN providers p ON p.id = s.provider_id WHERE s.id = ?", (scholarship_id,))
     if row is None:
         raise Problem("not-found", f"No scholarship {scholarship_id}")
-    if ctx.slo is not None:
-        ctx.slo.count_analytics("scholarship_view", synthetic(request))
+    count_analytics(request, "scholarship_view")
     return {**summary(row), "description": row["description"],
             "eligibility": json.loads(row["eligibility"]), "created_at": row["created_at"]}
