@@ -3,15 +3,19 @@
 The machinery (target, api client, schemas, budgets, telemetry) lives in the synthmon
 pytest plugin (registered through the pytest11 entry point) and its public surface is
 `synthmon` (docs/api.md); this file holds only what is particular to this suite: the test
-accounts and the synthetic data a check creates (and removes again).
+accounts, the scholarships the checks find on the target (never a particular catalogue), and
+the synthetic data a check creates (and removes again, whatever happens).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -76,16 +80,82 @@ def provider(api_session: ApiClient) -> Session:
     return _session(login(api_session, "provider"), "provider")
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """What the target offers, found as a student finds it: a word from the title of the
+    first scholarship it lists, and what a search for that word returns."""
+
+    word: str
+    title: str  # the listed title the word comes from
+    found: tuple[str, ...]  # ids, in the order the search returned them
+    listed: tuple[str, ...]  # ids on the first page of the unfiltered listing
+
+
+def title_word(title: str) -> str | None:
+    """The longest word of a title (letters and digits), the likeliest to find it again."""
+    candidates = re.findall(r"[^\W_]+", title)
+    return max(candidates, key=len) if candidates else None
+
+
 @pytest.fixture(scope="session")
-def scholarship_id(api_session: ApiClient) -> str:
-    """A scholarship for checks that save or apply: the last of the search the B2C flow
-    makes, whose first it saves, so that checks running at once (xdist) never save and
-    remove the same scholarship for the same account."""
-    resp = api_session.get("/api/v1/scholarships", params={"q": "scholarship"}, expect=200,
-                           schema="scholarship-search")
-    items = resp.json()["items"]
-    resp.ensure(len(items) >= 2, "at least two scholarships found for 'scholarship'")
-    return str(items[-1]["id"])
+def catalogue(api_session: ApiClient) -> Catalogue:
+    listing = api_session.get("/api/v1/scholarships", expect=200, schema="scholarship-search")
+    listed = listing.json()["items"]
+    listing.ensure(listed, "the target to list at least one scholarship")
+    title = str(listed[0]["title"])
+    word = title_word(title)
+    listing.ensure(word, f"a word in the title of the first listed scholarship ({title!r})")
+    search = api_session.get("/api/v1/scholarships", params={"q": word}, expect=200,
+                             schema="scholarship-search")
+    found = search.json()["items"]
+    search.ensure(found, f"a search for {word!r}, a word of the listed title {title!r}, to "
+                         f"find at least one scholarship")
+    return Catalogue(str(word), title, tuple(str(i["id"]) for i in found),
+                     tuple(str(i["id"]) for i in listed))
+
+
+@pytest.fixture(scope="session")
+def scholarship_id(catalogue: Catalogue) -> str:
+    """A scholarship for checks that save or apply: not the first the B2C flow's search
+    returns (it saves that one), so that checks running at once (xdist) never save and
+    remove the same scholarship for the same account; the same one only when the target
+    has no other."""
+    others = [sid for sid in (*catalogue.found[1:], *catalogue.listed)
+              if sid != catalogue.found[0]]
+    return others[-1] if others else catalogue.found[0]
+
+
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+# Reset counts the seconds until the window ends; more than a day is a timestamp or another unit.
+MAX_RESET_S = 86_400
+
+
+def rate_limit_problems(resp: ApiResponse) -> list[str]:
+    """What is wrong with an answer's quota headers (docs/api-contract.md, Quotas)."""
+    values: dict[str, int] = {}
+    wrong = []
+    for name in RATE_LIMIT_HEADERS:
+        raw = resp.headers.get(name)
+        if raw is None:
+            wrong.append(f"{name} is missing")
+        elif not raw.strip().isdigit():
+            wrong.append(f"{name} {raw!r} is not a whole number")
+        else:
+            values[name] = int(raw)
+    limit, remaining, reset = (values.get(name) for name in RATE_LIMIT_HEADERS)
+    if limit is not None and remaining is not None and remaining > limit:
+        wrong.append(f"X-RateLimit-Remaining {remaining} exceeds X-RateLimit-Limit {limit}")
+    if limit == 0:
+        wrong.append("X-RateLimit-Limit is 0")
+    if reset is not None and reset > MAX_RESET_S:
+        wrong.append(f"X-RateLimit-Reset {reset} is not the seconds until the window resets")
+    return wrong
+
+
+@pytest.fixture(scope="session")
+def quota_problems() -> Callable[[ApiResponse], list[str]]:
+    """quota_problems(resp) -> what is wrong with its X-RateLimit-* headers ([] when right)."""
+    return rate_limit_problems
 
 
 @pytest.fixture
@@ -110,11 +180,55 @@ def synthetic_email(run_context: RunContext) -> str:
     return email
 
 
+class Cleanup:
+    """How to remove what a check creates, registered *before* the call that creates it,
+    so that nothing survives a failure of any kind (a slow answer over its hard limit, a
+    schema break, an assertion): the removals run at teardown, newest first, each accepting
+    a 404 (already gone, or never made). A failed removal is reported as its own error,
+    after every other removal has been tried, and never hides the check's failure."""
+
+    def __init__(self) -> None:
+        self._actions: list[Callable[[], object]] = []
+
+    def remove(self, action: Callable[[], object]) -> None:
+        """For what the check can name before it exists: `cleanup.remove(lambda:
+        api.delete(SAVED_ITEM, path_params=..., expect={204, 404}))`, then the save."""
+        self._actions.append(action)
+
+    def remove_created(self, action: Callable[[dict[str, Any]], object]
+                       ) -> Callable[[int, bytes], None]:
+        """For what only the creating answer names (a new id): returns the hook to pass as
+        that call's `learn=`; it sees the answer before the call is judged, so even a
+        creation that fails its check is removed: `action(body)` per 2xx JSON object."""
+        created: list[dict[str, Any]] = []
+
+        def learn(status: int, content: bytes) -> None:
+            if 200 <= status < 300:
+                try:
+                    body = json.loads(content)
+                except ValueError:
+                    return
+                if isinstance(body, dict):
+                    created.append(body)
+
+        self._actions.append(lambda: [action(body) for body in created])
+        return learn
+
+    def run(self) -> None:
+        failures: list[str] = []
+        for action in reversed(self._actions):
+            try:
+                action()
+            except (Exception, pytest.fail.Exception) as exc:
+                failures.append(str(exc))
+        self._actions.clear()
+        if failures:
+            pytest.fail("clean-up failed: " + " | ".join(failures), pytrace=False)
+
+
 @pytest.fixture
-def cleanup(api: ApiClient) -> Iterator[list[Callable[[], object]]]:
-    """Register how to remove what a check created; runs at teardown, newest first, so a
-    failed clean-up is reported as its own error and never hides the check's failure."""
-    undo: list[Callable[[], object]] = []
+def cleanup(api: ApiClient) -> Iterator[Cleanup]:
+    """Torn down before `api` (which it depends on), so removals still have its sessions."""
+    undo = Cleanup()
     yield undo
-    for action in reversed(undo):
-        action()
+    undo.run()

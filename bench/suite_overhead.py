@@ -35,6 +35,7 @@ from synthmon.run_context import RunContext, new_run_id  # noqa: E402
 from synthmon.sandbox_process import start_sandbox  # noqa: E402
 from synthmon.suite.budgets import Budgets  # noqa: E402
 from synthmon.suite.client import ApiClient, ClientCore  # noqa: E402
+from synthmon.suite.leaks import LeakDetector  # noqa: E402
 from synthmon.suite.schemas import SchemaStore  # noqa: E402
 
 SINK = """
@@ -96,7 +97,8 @@ def make_client(url: str) -> ApiClient:
     context = RunContext(new_run_id(), url, "url", "control", "bench", "bench", "", "", "bench",
                          time.time())
     core = ClientCore(base_url=lambda: url, settings=ClientSettings.from_policy(policy),
-                      schemas=SchemaStore(REPO / "schemas"), budgets=Budgets(policy),
+                      schemas=SchemaStore(REPO / "schemas", LeakDetector.from_policy(policy)),
+                      budgets=Budgets(policy),
                       run_context=lambda: context, current_check=lambda: ("bench", "bench"),
                       record=lambda sample, exchange: None)
     return ApiClient(core)

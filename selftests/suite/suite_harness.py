@@ -21,7 +21,7 @@ from pathlib import Path
 
 from support.http_stub import serving
 
-from synthmon.sandbox_process import running_sandbox
+from synthmon.sandbox_process import SandboxProcess, running_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE_TIMEOUT_S = 120  # a backstop: the suite must end long before this by itself
@@ -42,10 +42,19 @@ class SuiteRun:
 def sandbox(*faults: str, access_log: str = "-") -> Iterator[str]:
     """A `synthmon sandbox` process on a free port, with these fault SPECs; yields its URL
     (synthmon.sandbox_process, the one launcher; "-" keeps the access log on stderr)."""
-    with tempfile.TemporaryDirectory(prefix="synthmon-sandbox-") as workdir, running_sandbox(
-            Path(workdir), faults=faults,
-            access_log=None if access_log == "-" else Path(access_log)) as box:
+    with sandbox_process(*faults, access_log=access_log) as box:
         yield box.url
+
+
+@contextlib.contextmanager
+def sandbox_process(*faults: str, args: tuple[str, ...] = (),
+                    access_log: str = "-") -> Iterator[SandboxProcess]:
+    """The same, yielding the process (its URL, admin token, access log, CA file);
+    `args` are further `synthmon sandbox` options (`--tls`, `--catalogue alternate`)."""
+    with tempfile.TemporaryDirectory(prefix="synthmon-sandbox-") as workdir, running_sandbox(
+            Path(workdir), *args, faults=faults,
+            access_log=None if access_log == "-" else Path(access_log)) as box:
+        yield box
 
 
 def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from suite_harness import REPO, SuiteRun, run_suite, sandbox
+from suite_harness import REPO, SuiteRun, run_suite, sandbox_process
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Case:
     # test_every_check_is_proven_by_a_fault holds these against the collected suite.
     checks: tuple[str, ...]
     cause: tuple[str, ...]  # fragments of the failure message that name the cause
+    tls: bool = False  # an HTTPS sandbox, its CA trusted with --ca-bundle=FILE
 
 
 B2C_FLOW = "test_student_searches_saves_and_drafts_an_application"
@@ -37,6 +38,12 @@ INVALID_BODIES = ("test_malformed_json_is_400", "test_signup_with_wrong_types_is
                     for case in ("wrong-types", "missing-field", "unknown-field")))
 DASHBOARD_WRITES = tuple(f"test_dashboard_is_read_only[{method}]"
                          for method in ("POST", "PUT", "DELETE"))
+ECHO = tuple(f"test_correlation_ids_are_echoed_unchanged[{case}]" for case in (
+    "/health-200", "/api/v1/scholarships-200", "/api/v1/no-such-route-404"))
+QUOTA_HEADERS = (*(f"test_rate_limit_headers_on_every_api_answer[{case}]"
+                   for case in ("public", "signed-in", "error")),
+                 "test_over_quota_is_429_with_retry_after")
+CERTIFICATE = "test_certificate_is_trusted_valid_for_the_host_and_not_expiring"
 
 CASES: dict[str, Case] = {
     "latency": Case("latency:ms=600,route=/health", ("-k", "health_is_ok"),
@@ -97,11 +104,40 @@ CASES: dict[str, Case] = {
                           ("POST /api/v1/auth/refresh expected 401, got 200",)),
     "server-header": Case("server-header", ("-k", "version_leaking"),
                           ("test_no_version_leaking_headers",),
-                          ("no software version in the Server header",)),
+                          ("no Server header naming the software (got 'uvicorn/0.30",)),
     "cors-wildcard": Case("cors-wildcard", ("-k", "cors"), ("test_no_credentialed_wildcard_cors",),
                           ("never Access-Control-Allow-Origin: * together with credentials",)),
     "leak-pii": Case("leak-pii:route=/health", ("-k", "health_is_ok"), ("test_health_is_ok",),
-                     ("breaks schema health", "Additional properties are not allowed")),
+                     ("breaks schema health at $.debug_user.",
+                      "looks like a secret or personal data")),
+    "add-field-secret": Case("add-field:field=password_hash,route=/health", ("-k", "health_is_ok"),
+                             ("test_health_is_ok",),
+                             ("breaks schema health at $.password_hash: an unknown member that "
+                              "looks like a secret or personal data (its name says password)",)),
+    "add-field-secret-value": Case(
+        "add-field:field=contact,value=jane.doe@example.com,route=/api/v1/scholarships/*",
+        ("-m", "b2c and critical"), (B2C_FLOW,),
+        ("breaks schema scholarship at $.contact", "its value looks like an email address")),
+    "alter-echo": Case("alter-echo", ("-k", "correlation_ids"), ECHO,
+                       ("X-Synthetic-Id and traceparent echoed unchanged, but got",)),
+    "strip-echo": Case("strip-headers:headers=X-Synthetic-Id|traceparent",
+                       ("-k", "correlation_ids"), ECHO, ("X-Synthetic-Id None for",)),
+    "strip-quota-headers": Case("strip-headers:headers=X-RateLimit-Remaining",
+                                ("-k", "rate_limit_headers or over_quota"), QUOTA_HEADERS,
+                                ("X-RateLimit-Remaining is missing",)),
+    "analytics-synthetic": Case("analytics-synthetic", ("-k", "kept_out_of_analytics"),
+                                ("test_synthetic_traffic_is_kept_out_of_analytics",),
+                                ("the target counts synthetic traffic as product analytics",)),
+    "server-header-bare": Case("server-header:value=nginx", ("-k", "version_leaking"),
+                               ("test_no_version_leaking_headers",),
+                               ("no Server header naming the software (got 'nginx')",)),
+    "cert-expiring": Case("cert-expiring:days=3", ("-k", "certificate"), (CERTIFICATE,),
+                          ("expires in 3 days", "under the 7 days of canary-policy.yaml "
+                                                "tls.expiry_failing_days: renew it"), tls=True),
+    "cert-wrong-host": Case("cert-wrong-host", ("-k", "certificate"), (CERTIFICATE,),
+                            ("is not valid for 127.0.0.1: it names only "
+                             "wrong-host.scholarshipai.test, so browsers refuse the site",),
+                            tls=True),
     "no-auth": Case("no-auth", ("-k", "missing_token"), ("test_missing_token_is_401",),
                     ("GET /api/v1/me/saved expected 401, got 200",)),
     "no-token-expiry": Case("no-token-expiry", ("-k", "expired_token"),
@@ -131,8 +167,9 @@ CASES: dict[str, Case] = {
 
 
 def _run(case: Case) -> SuiteRun:
-    with sandbox(case.spec) as url:
-        return run_suite(url, *case.scope)
+    with sandbox_process(case.spec, args=("--tls",) if case.tls else ()) as box:
+        trust = (f"--ca-bundle={box.ca_file}",) if case.tls else ()
+        return run_suite(box.url, *trust, *case.scope)
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +190,8 @@ def test_fault_fails_the_check_that_guards_against_it(results, name):
     assert not missing, f"{missing} did not fail with {where}"
     for fragment in case.cause:
         assert fragment in run.output, f"the cause {fragment!r} is not named with {where}"
-    assert "synthetic id " in run.output
+    if not case.tls:  # a refused certificate fails before any request has an id
+        assert "synthetic id " in run.output
 
 
 def test_every_fault_kind_is_covered():

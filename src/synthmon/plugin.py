@@ -43,12 +43,16 @@ _OPTIONS: dict[str, tuple[str, str, str]] = {
     "synthmon_policy": ("--policy", "SYNTH_POLICY",
                         "canary-policy.yaml to use (default: the one at the rootdir); write "
                         "it with '=': --policy=FILE"),
+    "synthmon_ca_bundle": ("--ca-bundle", "SYNTH_CA_BUNDLE",
+                           "PEM file of the certificate authorities to trust for an https "
+                           "target (default: REQUESTS_CA_BUNDLE, else the public roots); "
+                           "write it with '=': --ca-bundle=FILE"),
 }
 # Options whose value may be an existing path. pytest picks its rootdir and ini file before
 # entry-point plugins add their options, so in `--reports-dir /tmp/x` it takes /tmp/x for a
 # test path: the rootdir moves there, pytest.ini (testpaths, markers, timeout) is not read and
 # the wrong tests run. `--reports-dir=/tmp/x` is one token and cannot be mistaken.
-_PATH_FLAGS = ("--target", "--reports-dir", "--policy")
+_PATH_FLAGS = ("--target", "--reports-dir", "--policy", "--ca-bundle")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

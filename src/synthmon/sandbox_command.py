@@ -31,6 +31,10 @@ Faults (off by default; docs/faults.md), repeatable, or SANDBOX_FAULTS="SPEC;SPE
   not-ready  auth-errors  signup-failures  capture-failures  refresh-reuse
   server-header  cors-wildcard  leak-pii  no-auth  no-token-expiry  no-signature-check
   no-version-check  no-body-limit  no-content-type-check  provider-writes
+  add-field:field=PATH[,value=TEXT]   add a member to JSON bodies (schema drift)
+  server-header[:value=TEXT]      send a Server header (default with a version)
+  alter-echo  analytics-synthetic
+  With --tls, at start only: cert-expiring:days=N  cert-wrong-host
 At run time: GET/PUT/DELETE /__admin/faults from loopback with X-Admin-Token.
 Example: --fault latency:ms=60,route=/api/v1/scholarships* --fault error:status=503,rate=0.01
 """
@@ -55,24 +59,54 @@ Example: --fault latency:ms=60,route=/api/v1/scholarships* --fault error:status=
               help="Token for /__admin/faults (default: a random one, printed at start).")
 @click.option("--access-log", type=click.Path(dir_okay=False),
               help="JSON access log file (default: stderr; '-' turns it off).")
+@click.option("--catalogue", envvar="SANDBOX_CATALOGUE", default="standard", show_default=True,
+              type=click.Choice(["standard", "alternate"]),
+              help="The seeded scholarships: alternate has other titles, providers and size.")
+@click.option("--tls", is_flag=True,
+              help="Serve HTTPS with a certificate from a throwaway CA made at start.")
+@click.option("--ca-file", type=click.Path(dir_okay=False),
+              help="With --tls: write the CA certificate here for clients to trust "
+                   "(default: a private temporary file, removed at exit; its path is printed "
+                   "and in the ready file as ca_file).")
 def sandbox(host: str, port: int, ready_file: str | None, faults: tuple[str, ...],
             build_id: str, git_sha: str, cohort: Cohort, admin_token: str | None,
-            access_log: str | None) -> None:
+            access_log: str | None, catalogue: str, tls: bool, ca_file: str | None) -> None:
     """Run the embedded ScholarshipAI sandbox in the foreground until SIGINT/SIGTERM.
 
     Serves the API of docs/api-contract.md with seeded data and test accounts, plus
     /health, /ready and /metrics.
     """
-    from scholarship_sandbox import FaultSpecError, RateLimits, Settings, parse_spec
+    from scholarship_sandbox import (
+        CERTIFICATE_KINDS,
+        FaultSpecError,
+        RateLimits,
+        Settings,
+        TlsSettings,
+        parse_spec,
+    )
     from scholarship_sandbox.server import serve
 
     env_faults = [s for s in os.environ.get("SANDBOX_FAULTS", "").split(";") if s.strip()]
     specs = (*env_faults, *faults)
+    certificate_faults = {}
     for spec in specs:
         try:
-            parse_spec(spec)
+            parsed = parse_spec(spec)
         except FaultSpecError as exc:
             raise click.BadParameter(str(exc), param_hint="--fault / SANDBOX_FAULTS") from None
+        if parsed.kind in CERTIFICATE_KINDS:
+            certificate_faults[parsed.kind] = parsed
+    if certificate_faults and not tls:
+        raise click.BadParameter(f"{', '.join(sorted(certificate_faults))} acts on the HTTPS "
+                                 f"certificate: add --tls", param_hint="--fault")
+    if ca_file and not tls:
+        raise click.BadParameter("there is no CA without --tls", param_hint="--ca-file")
+    tls_settings = None
+    if tls:
+        expiring = certificate_faults.get("cert-expiring")
+        tls_settings = TlsSettings(
+            ca_file=ca_file, wrong_host="cert-wrong-host" in certificate_faults,
+            expires_in_days=int(expiring.params["days"]) if expiring else None)
     if not all(c in "0123456789abcdef" for c in git_sha.lower()) or not 7 <= len(git_sha) <= 40:
         raise click.BadParameter("must be 7-40 hex digits", param_hint="--git-sha")
     try:
@@ -82,10 +116,13 @@ def sandbox(host: str, port: int, ready_file: str | None, faults: tuple[str, ...
     token = admin_token or secrets.token_urlsafe(24)
     settings = Settings(build_id=build_id, git_sha=git_sha.lower(), cohort=cohort,
                         admin_token=token, faults=specs, rate_limits=limits,
-                        access_log=access_log)
+                        access_log=access_log, catalogue=catalogue, tls=tls_settings)
 
-    def announce(url: str) -> None:
+    def announce(url: str, ca: str | None) -> None:
         click.echo(f"synthmon sandbox: serving on {url}")
+        if ca:
+            click.echo(f"synthmon sandbox: CA certificate {ca} (trust it: pytest "
+                       f"--target={url} --ca-bundle={ca})")
         click.echo(f"synthmon sandbox: admin token {token}")
         if specs:
             click.echo(f"synthmon sandbox: faults {'; '.join(specs)}")

@@ -60,6 +60,15 @@ class SandboxProcess:
         return self.workdir / "ready.json"
 
     @property
+    def ca_file(self) -> str:
+        """The throwaway CA of a `--tls` sandbox (its ready file names it)."""
+        info = json.loads(self.ready_file.read_text(encoding="utf-8"))
+        if "ca_file" not in info:
+            raise RuntimeError(f"the sandbox in {self.workdir} serves no HTTPS "
+                               f"(start it with --tls)")
+        return str(info["ca_file"])
+
+    @property
     def stdout(self) -> Path:  # the "serving on URL" line
         return self.workdir / "stdout.txt"
 

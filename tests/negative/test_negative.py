@@ -92,7 +92,7 @@ def test_expired_token_is_401(api, log_in):
     problem(api.get(SAVED, token=token, expect=401), "token-expired")
 
 
-def test_over_quota_is_429_with_retry_after(api, log_in):
+def test_over_quota_is_429_with_retry_after(api, log_in, quota_problems):
     """The seeded quota account may make 3 calls a minute: the 4th is refused. (An earlier
     run in the same minute may have spent the quota already: then the 1st is refused.)"""
     token = log_in(api, "quota").json()["access_token"]
@@ -104,13 +104,23 @@ def test_over_quota_is_429_with_retry_after(api, log_in):
     problem(resp, "rate-limited")
     retry_after = resp.headers.get("Retry-After", "")
     resp.ensure(retry_after.isdigit() and int(retry_after) > 0, "Retry-After in seconds")
+    wrong = quota_problems(resp)
+    resp.ensure(not wrong, "the quota headers on the 429 too, but " + "; ".join(wrong))
+    resp.ensure(resp.headers.get("X-RateLimit-Remaining") == "0",
+                "X-RateLimit-Remaining 0 on the 429")
 
 
 @pytest.mark.auth
 @pytest.mark.parametrize("csrf", [None, "not-the-cookie-value"], ids=["missing", "mismatched"])
-def test_cookie_session_without_matching_csrf_is_403(api, log_in, scholarship_id, csrf):
+def test_cookie_session_without_matching_csrf_is_403(api, log_in, scholarship_id, csrf,
+                                                     cleanup):
     browser = api.browser()
-    log_in(browser, "student", schema="cookie-login", session="cookie")
+    session_csrf = log_in(browser, "student", schema="cookie-login",
+                          session="cookie").json()["csrf_token"]
+    # a target that accepts the forged request has saved the scholarship: remove it after
+    cleanup.remove(lambda: browser.delete(
+        SAVED + "/{scholarship_id}", path_params={"scholarship_id": scholarship_id},
+        headers={"X-CSRF-Token": session_csrf}, expect={204, 404}))
     headers = {"X-CSRF-Token": csrf} if csrf else {}
     resp = browser.post(SAVED, json={"scholarship_id": scholarship_id}, headers=headers,
                         expect=403)
@@ -135,11 +145,11 @@ def test_replayed_nonce_is_409(api, student, payment_token_value):
 @pytest.mark.b2c
 def test_stale_draft_version_is_409(api, student, scholarship_id, cleanup):
     token = student.access_token
+    withdraw = cleanup.remove_created(lambda created: api.delete(
+        "/api/v1/applications/{application_id}", path_params={"application_id": created["id"]},
+        token=token, expect={204, 404}))
     app_id = api.post("/api/v1/applications", json={"scholarship_id": scholarship_id},
-                      token=token, expect=201, schema="application").json()["id"]
-    cleanup.append(lambda: api.delete("/api/v1/applications/{application_id}",
-                                      path_params={"application_id": app_id}, token=token,
-                                      expect=204))
+                      token=token, expect=201, schema="application", learn=withdraw).json()["id"]
     ids = {"application_id": app_id}
     api.put(DRAFT, path_params=ids, token=token, json={"version": 0, "content": {"a": 1}},
             expect=200, schema="draft")

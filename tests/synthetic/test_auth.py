@@ -60,15 +60,16 @@ def test_cookie_session_enforces_csrf(api, log_in, scholarship_id, cleanup):
     session_cookie = next((c for c in set_cookie if c.startswith("sa_session=")), "")
     logged_in.ensure("httponly" in session_cookie.lower(), "an HttpOnly sa_session cookie")
 
+    # before the request that should be refused: a target that accepts it has saved it
+    cleanup.remove(lambda: browser.delete(
+        "/api/v1/me/saved/{scholarship_id}", path_params={"scholarship_id": scholarship_id},
+        headers={"X-CSRF-Token": csrf}, expect={204, 404}))
     refused = browser.post("/api/v1/me/saved", json={"scholarship_id": scholarship_id},
                            expect=403)
     refused.ensure(refused.problem_slug == "csrf-failed",
                    "an unsafe request without X-CSRF-Token refused as csrf-failed")
     browser.post("/api/v1/me/saved", json={"scholarship_id": scholarship_id},
                  headers={"X-CSRF-Token": csrf}, expect={200, 201}, schema="saved-item")
-    cleanup.append(lambda: browser.delete(
-        "/api/v1/me/saved/{scholarship_id}", path_params={"scholarship_id": scholarship_id},
-        headers={"X-CSRF-Token": csrf}, expect=204))
 
 
 @pytest.mark.parametrize("path, status", [
@@ -94,10 +95,11 @@ def test_auth_answers_are_not_cached(api, log_in):
 
 
 def test_no_version_leaking_headers(api):
+    """Any Server value names the software that serves it (`nginx` as much as
+    `nginx/1.25`), so the contract has none at all."""
     resp = api.get("/health", expect=200)
-    server = resp.headers.get("Server", "")
-    resp.ensure(not any(ch.isdigit() for ch in server) and "/" not in server,
-                f"no software version in the Server header (got {server!r})")
+    server = resp.headers.get("Server")
+    resp.ensure(server is None, f"no Server header naming the software (got {server!r})")
     resp.ensure("X-Powered-By" not in resp.headers, "no X-Powered-By header")
 
 

@@ -12,32 +12,34 @@ APPLICATION = "/api/v1/applications/{application_id}"
 DRAFT = "/api/v1/applications/{application_id}/draft"
 
 
-def test_student_searches_saves_and_drafts_an_application(api, student, cleanup):
+def test_student_searches_saves_and_drafts_an_application(api, student, catalogue, cleanup):
     token = student.access_token
-    search = api.get("/api/v1/scholarships", params={"q": "scholarship"}, expect=200,
+    search = api.get("/api/v1/scholarships", params={"q": catalogue.word}, expect=200,
                      schema="scholarship-search")
     items = search.json()["items"]
-    search.ensure(items, "a search for 'scholarship' to find at least one")
+    search.ensure(items, f"a search for {catalogue.word!r} (a word of the listed title "
+                         f"{catalogue.title!r}) to find at least one")
     sid = items[0]["id"]
 
     details = api.get(SCHOLARSHIP, path_params={"scholarship_id": sid}, expect=200,
                       schema="scholarship")
     details.ensure(details.json()["id"] == sid, f"the details of {sid}")
 
+    cleanup.remove(lambda: api.delete(SAVED_ITEM, path_params={"scholarship_id": sid},
+                                      token=token, expect={204, 404}))
     api.post("/api/v1/me/saved", json={"scholarship_id": sid}, token=token,
              expect={200, 201}, schema="saved-item")
-    cleanup.append(lambda: api.delete(SAVED_ITEM, path_params={"scholarship_id": sid},
-                                      token=token, expect=204))
     saved = api.get("/api/v1/me/saved", token=token, expect=200, schema="saved-list")
     saved.ensure(sid in {i["scholarship_id"] for i in saved.json()["items"]},
                  f"the saved list to hold {sid}")
 
+    withdraw = cleanup.remove_created(lambda created: api.delete(
+        APPLICATION, path_params={"application_id": created["id"]}, token=token,
+        expect={204, 404}))
     begun = api.post("/api/v1/applications", json={"scholarship_id": sid}, token=token,
-                     expect=201, schema="application")
+                     expect=201, schema="application", learn=withdraw)
     application = begun.json()
     app_id = application["id"]
-    cleanup.append(lambda: api.delete(APPLICATION, path_params={"application_id": app_id},
-                                      token=token, expect=204))
     begun.ensure(application["status"] == "draft" and application["draft"]["version"] == 0,
                  "a new application to be a draft at version 0")
 

@@ -58,6 +58,7 @@ class ClientCore:
         run_context: Callable[[], RunContext],
         current_check: Callable[[], tuple[str, str]],
         record: Callable[[Sample, Exchange | None], None],
+        ca_bundle: str | None = None,
     ) -> None:
         self.base_url = base_url
         self.settings = settings
@@ -66,6 +67,7 @@ class ClientCore:
         self.run_context = run_context
         self.current_check = current_check
         self.record = record
+        self.ca_bundle = ca_bundle  # None: the public roots (synthmon.suite.trust)
         self.down: str | None = None  # why the target is considered down
         self._seq: dict[str, int] = {}
         # requests re-reads proxy variables and .netrc on every call when trust_env is on
@@ -94,7 +96,8 @@ class ApiClient:
     def __init__(self, core: ClientCore, session: requests.Session | None = None) -> None:
         self.core = core
         self.session = session or core.session
-        self.transport = Transport(self.session, core.settings, core.use_env)
+        self.transport = Transport(self.session, core.settings, core.use_env,
+                                   verify=core.ca_bundle or True)
         self._owned: list[requests.Session] = []
 
     def browser(self) -> ApiClient:

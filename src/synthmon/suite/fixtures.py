@@ -1,4 +1,4 @@
-"""The fixtures a check asks for: `api`, `api_session` and `run_context`.
+"""The fixtures a check asks for: `api`, `api_session`, `run_context` and `policy`.
 
 Module-level functions, registered as a plugin by synthmon.plugin: pytest collects
 fixtures from any registered plugin, and these need nothing but the suite of this process.
@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from synthmon.policy import Policy
 from synthmon.run_context import RUN_CONTEXT_KEY, RunContext
 from synthmon.suite.client import ApiClient
 from synthmon.suite.hooks import SUITE_KEY
@@ -18,7 +19,8 @@ from synthmon.suite.hooks import SUITE_KEY
 @pytest.fixture
 def api(request: pytest.FixtureRequest) -> Iterator[ApiClient]:
     """The client a check uses: `api.get(path, expect=200, schema="...")`; see docs/api.md."""
-    client = ApiClient(request.config.stash[SUITE_KEY].core)
+    # one client per check: its first call measures the phases of a fresh connection
+    client = ApiClient(request.config.stash[SUITE_KEY].core, phases=True)
     try:
         yield client
     finally:
@@ -36,3 +38,11 @@ def api_session(request: pytest.FixtureRequest) -> ApiClient:
 def run_context(request: pytest.FixtureRequest) -> RunContext:
     """Who runs what against which build (the controller's, on every xdist worker)."""
     return request.config.stash[RUN_CONTEXT_KEY]
+
+
+@pytest.fixture(scope="session")
+def policy(request: pytest.FixtureRequest) -> Policy:
+    """canary-policy.yaml as the run loaded it, for checks judged by its thresholds."""
+    loaded = request.config.stash[SUITE_KEY].policy
+    assert loaded is not None  # the suite's configure loaded it or stopped the run
+    return loaded

@@ -36,7 +36,9 @@ from synthmon.suite.context import (
 )
 from synthmon.suite.early_sandbox import sandbox_key, take_early
 from synthmon.suite.exchange import Exchange
+from synthmon.suite.leaks import LeakDetector
 from synthmon.suite.schemas import SchemaStore
+from synthmon.suite.trust import TrustError, ca_bundle
 from synthmon.targets import TargetError, TargetSpec
 
 SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
@@ -62,6 +64,7 @@ class SynthmonSuite:
         self.policy: Policy | None = None
         self.spec: TargetSpec | None = None
         self.settings: ClientSettings | None = None
+        self.ca_bundle: str | None = None  # None: the public roots (suite/trust.py)
         self.start: RunStart | None = None
         self.sandbox: SandboxProcess | None = None
         self._given: RunContext | None = None
@@ -76,7 +79,8 @@ class SynthmonSuite:
         self.policy, self.spec = load_policy_and_target(config)
         try:
             self.settings = ClientSettings.from_policy(self.policy)
-        except PolicyError as exc:
+            self.ca_bundle = ca_bundle(config.getoption("synthmon_ca_bundle"))
+        except (PolicyError, TrustError) as exc:
             raise pytest.UsageError(str(exc)) from exc
         if self.workerinput is not None:
             self.start = RunStart.from_workerinput(self.workerinput)
@@ -130,11 +134,13 @@ class SynthmonSuite:
             self._core = ClientCore(
                 base_url=self._base_url,
                 settings=self.settings,
-                schemas=SchemaStore(self.config.rootpath / "schemas"),
+                schemas=SchemaStore(self.config.rootpath / "schemas",
+                                    LeakDetector.from_policy(self.policy)),
                 budgets=Budgets(self.policy),
                 run_context=self._context_of_calls,
                 current_check=self._current_check,
                 record=self._record,
+                ca_bundle=self.ca_bundle,
             )
         return self._core
 

@@ -37,6 +37,9 @@ class CallName:
         return f"[synthetic id {self.synthetic_id}]"
 
 
+_CERT_REFUSED = re.compile(r"(certificate verify failed: [^(]{0,160}?)\s*(?:\(_ssl|$)")
+
+
 def expected_text(expected: frozenset[int]) -> str:
     """frozenset() -> 'a 2xx'; {200, 201} -> '200 or 201'."""
     if not expected:
@@ -50,6 +53,10 @@ def no_answer_reason(exc: Exception, settings: ClientSettings) -> str:
         return f"connect timed out after {settings.connect_timeout_s:g} s"
     if isinstance(exc, requests.Timeout):
         return f"read timed out after {settings.read_timeout_s:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        match = _CERT_REFUSED.search(str(exc))
+        detail = match.group(1) if match else type(exc).__name__
+        return f"the TLS handshake failed ({detail}); see the certificate check"
     if isinstance(exc, requests.ConnectionError):
         if "refused" in str(exc).lower():
             return "connection refused"

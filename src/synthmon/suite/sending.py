@@ -72,10 +72,11 @@ class Transport:
     """One session's way to the wire: sends a prepared request, times it, retries it."""
 
     def __init__(self, session: requests.Session, settings: ClientSettings, use_env: bool,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, verify: str | bool = True) -> None:
         self.session = session
         self.settings = settings
         self.use_env = use_env
+        self.verify = verify  # a CA bundle file, or True: the public roots
         self.backoff: Backoff = settings.backoff()
         self.sleep = sleep
 
@@ -111,11 +112,12 @@ class Transport:
 
     def _sender(self, prepared: requests.PreparedRequest
                 ) -> tuple[Callable[..., requests.Response], dict[str, Any]]:
-        kwargs: dict[str, Any] = {"stream": True, "timeout": self.settings.timeout}
+        kwargs: dict[str, Any] = {"stream": True, "timeout": self.settings.timeout,
+                                  "verify": self.verify}
         if self.use_env:
             kwargs["allow_redirects"] = False
             kwargs.update(self.session.merge_environment_settings(
-                prepared.url, {}, True, None, None))
+                prepared.url, {}, True, self.verify, None))
             return self.session.send, kwargs
         # Straight to the transport adapter: Session.send's hooks and cookie extraction are
         # client-side work and stay outside the clock.
