@@ -98,7 +98,14 @@ def title_word(title: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
+def word_from() -> Callable[[str], str | None]:
+    """word_from(title) -> the word of a title a check searches for (see title_word)."""
+    return title_word
+
+
+@pytest.fixture(scope="session")
 def catalogue(api_session: ApiClient) -> Catalogue:
+    """The B2C flow's own steps, made once for the checks that only need a scholarship."""
     listing = api_session.get("/api/v1/scholarships", expect=200, schema="scholarship-search")
     listed = listing.json()["items"]
     listing.ensure(listed, "the target to list at least one scholarship")
