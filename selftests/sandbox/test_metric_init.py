@@ -116,7 +116,7 @@ def test_every_analytics_event_and_abuse_signal_the_routes_count_is_known() -> N
 
     source = "\n".join(p.read_text(encoding="utf-8")
                        for p in (REPO / "src" / "scholarship_sandbox").rglob("*.py"))
-    events = set(re.findall(r'count_analytics\("([a-z_]+)"', source))
+    events = set(re.findall(r'count_analytics\((?:request, )?"([a-z_]+)"', source))
     signals = set(re.findall(r'count_abuse\("([a-z_]+)"', source))
     assert events and signals, "no count_analytics / count_abuse calls found"
     assert events == set(KNOWN_LABELS.analytics_events)

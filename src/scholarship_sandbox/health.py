@@ -216,6 +216,7 @@ class SLOHealth:
                 self.payment_capture_failures.labels(reason, flag)
         for event in known.analytics_events:  # never synthetic: no flag
             self.analytics_events.labels(event)
+            self.analytics_excluded.labels(event, "synthetic")
         for signal in known.abuse_signals:
             self.abuse_signals.labels(signal)
 
