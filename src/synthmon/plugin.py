@@ -86,7 +86,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from synthmon.reports.plugin import ReportsPlugin
     from synthmon.suite import fixtures
-    from synthmon.suite.hooks import SynthmonSuite
+    from synthmon.suite.hooks import SUITE_KEY, SynthmonSuite
+    from synthmon.suite.run_latency import RunLatencyRule
+    from synthmon.suite.run_latency_plugin import RunLatencyPlugin
     from synthmon.telemetry.plugin import TelemetryPlugin
 
     manager = config.pluginmanager
@@ -98,6 +100,10 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     manager.register(ReportsPlugin(config), "synthmon-reports")
     manager.register(TelemetryPlugin(config), "synthmon-telemetry")
+    policy = config.stash[SUITE_KEY].policy
+    if policy is not None:
+        manager.register(RunLatencyPlugin(config, RunLatencyRule.from_policy(policy)),
+                         "synthmon-run-latency")
 
 
 def _is_a_synthmon_run(config: pytest.Config) -> bool:
