@@ -18,12 +18,13 @@ from client_harness import CHECK, POLICY, REPO, SETTINGS, Recorded
 from synthmon.run_context import RunContext
 from synthmon.suite.budgets import Budgets
 from synthmon.suite.client import ApiClient, ClientCore
+from synthmon.suite.leaks import LeakDetector
 from synthmon.suite.schemas import SchemaStore
 
 
 @pytest.fixture(scope="session")
 def schemas() -> SchemaStore:
-    return SchemaStore(REPO / "schemas")
+    return SchemaStore(REPO / "schemas", LeakDetector.from_policy(POLICY))
 
 
 @pytest.fixture
