@@ -15,6 +15,7 @@ from synthmon.suite.judging import (
     schema_to_check,
     status_is_expected,
 )
+from synthmon.suite.schemas import SchemaVerdict
 
 BUDGET = Budget(budget_ms=50, hard_limit_ms=500, critical=True)
 HEALTH = json.dumps({"status": "ok", "build_id": "b1", "git_sha": "abcdef1",
@@ -46,14 +47,26 @@ def test_error_answers_are_held_against_problem_json_and_successes_against_the_s
 
 
 def test_the_content_type_and_json_come_before_the_schema(schemas):
-    assert schema_problem(schemas, "health", "text/plain", b"ok") == \
+    assert schema_problem(schemas, "health", "text/plain", b"ok").problem == \
         "at $: expected Content-Type application/json, got text/plain (2 bytes)"
-    assert schema_problem(schemas, "health", "application/json", b"{") == \
+    assert schema_problem(schemas, "health", "application/json", b"{").problem == \
         "at $: the body is not JSON (1 bytes of application/json)"
-    assert schema_problem(schemas, "health", "application/json", HEALTH) is None
+    assert schema_problem(schemas, "health", "application/json", HEALTH).problem is None
     broken = HEALTH.replace(b'"b1"', b"3")
-    assert schema_problem(schemas, "health", "application/json", broken) == \
+    assert schema_problem(schemas, "health", "application/json", broken).problem == \
         "at $.build_id: 3 is not of type 'string'"
+
+
+def test_an_unknown_member_is_drift_and_a_secret_looking_one_a_failure(schemas):
+    added = HEALTH.replace(b'"b1"', b'"b1", "recommended": "yes"')
+    assert schema_problem(schemas, "health", "application/json", added) == \
+        SchemaVerdict(None, ("$.recommended",))
+    j = judge(200, "application/json", added, expected=frozenset({200}), schema="health",
+              schemas=schemas, total_ms=5, budget=Budget(50, 500, True))
+    assert j.passed and j.schema_ok and j.schema_drift == ("$.recommended",)
+    leaked = HEALTH.replace(b'"b1"', b'"b1", "password_hash": "x"')
+    assert "looks like a secret or personal data" in str(
+        schema_problem(schemas, "health", "application/json", leaked).problem)
 
 
 def test_a_good_answer_passes_within_budget(schemas):

@@ -51,6 +51,13 @@ def test_one_endpoint_slow_on_most_calls_fails_even_when_the_run_median_is_fine(
     assert "1 critical endpoint(s) over budget on most calls" in verdict.reason
 
 
+def test_a_fresh_connection_s_set_up_is_not_the_service_s_time():
+    fresh = {**call("GET /a", 400), "phases": {"dns": 1, "connect": 50, "tls": 300,
+                                                 "ttfb": 45, "transfer": 4}}
+    verdict = judge([fresh] * 12, RULE)
+    assert not verdict.failed and verdict.median_ratio == pytest.approx(49 / 150)
+
+
 def test_too_few_calls_and_non_critical_ones_give_no_run_failure():
     assert not judge([call("GET /a", 450) for _ in range(2)], RULE).failed
     assert not judge([call("GET /a", 450, critical=False) for _ in range(40)], RULE).failed

@@ -44,6 +44,11 @@ class Sample:
     expected_status: int | None = None  # what the check expected; 4xx it expected is a user error
     attempts: int = 1  # > 1 means it passed only after a retry: flaky
     error_type: str | None = None  # e.g. "timeout", "ConnectionError", "500"
+    # members no schema names ('$.items[*].recommended'): an additive change, never a failure
+    schema_drift: tuple[str, ...] = ()
+    # dns, connect, tls, ttfb, transfer (ms): on the one call per check made over a fresh
+    # connection (synthmon.suite.phases); None on pooled calls
+    phases: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,7 +56,12 @@ class Sample:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if values.get("schema_drift") is not None:
+            values["schema_drift"] = tuple(values["schema_drift"])
+        else:
+            values.pop("schema_drift", None)
+        return cls(**values)
 
     @property
     def endpoint(self) -> str:

@@ -93,9 +93,14 @@ class ApiClient:
     `path_params` (`api.get("/api/v1/scholarships/{scholarship_id}", path_params=...)`) or
     named with `route=`; budgets and samples are keyed by the template."""
 
-    def __init__(self, core: ClientCore, session: requests.Session | None = None) -> None:
+    def __init__(self, core: ClientCore, session: requests.Session | None = None, *,
+                 phases: bool = False) -> None:
+        """`phases`: this client's first call goes over a fresh connection and records
+        where its time went (dns, connect, tls, ttfb, transfer); the rest keep the pool.
+        The `api` fixture, one client per check, asks for it."""
         self.core = core
         self.session = session or core.session
+        self._phases_due = phases
         self.transport = Transport(self.session, core.settings, core.use_env,
                                    verify=core.ca_bundle or True)
         self._owned: list[requests.Session] = []
@@ -166,7 +171,9 @@ class ApiClient:
         }
         with client_span(f"{method} {route}", outgoing.headers, attributes) as trace:
             prepared = self.session.prepare_request(outgoing)
-            sent = self.transport.send(prepared, retry=retry, expected=call.expected)
+            fresh, self._phases_due = self._phases_due, False
+            sent = self.transport.send(prepared, retry=retry, expected=call.expected,
+                                       fresh=fresh)
             last = sent.last
             if last.failure is not None or last.response is None:
                 self._no_answer(call, trace, prepared, sent.attempts, last, checked)
@@ -176,7 +183,7 @@ class ApiClient:
             judgement = judge(raw.status_code, messages.content_type_of(raw.headers),
                               last.content, expected=call.expected, schema=schema,
                               schemas=core.schemas, total_ms=last.total_ms, budget=call.budget)
-            _mark_span(trace, raw.status_code, judgement)
+            _mark_span(trace, raw.status_code, judgement, last.phases)
             sample = call.sample(trace, sent.attempts, last, judgement)
             core.record(sample, Exchange(method, route, prepared.url or "", prepared.headers,
                                          prepared.body, raw.status_code, raw.headers,
@@ -277,11 +284,21 @@ class _Call:
             expected_status=(status if status in expected else min(expected)) if expected
             else None,
             attempts=attempts, error_type=judgement.error_type if judgement else error_type,
+            schema_drift=judgement.schema_drift if judgement else (),
+            phases=last.phases if last else None,
         )
 
 
-def _mark_span(trace: CallTrace, status: int, judgement: Judgement) -> None:
+def _mark_span(trace: CallTrace, status: int, judgement: Judgement,
+               phases: dict[str, float] | None) -> None:
     trace.span.set_attribute("http.response.status_code", status)
+    if judgement.schema_drift:
+        trace.span.set_attribute("synthmon.schema_drift", list(judgement.schema_drift))
+    if phases is not None:
+        # no semantic convention names per-phase times on a span; these follow
+        # blackbox_exporter's phases (resolve=dns, processing=ttfb)
+        trace.span.set_attributes({f"synthmon.http.phase.{name}_ms": value
+                                   for name, value in phases.items()})
     if not judgement.passed:
         trace.span.set_status(Status(StatusCode.ERROR))
         trace.span.set_attribute("error.type", judgement.error_type or "schema")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from synthmon.policy import Budget
 from synthmon.samples import BudgetVerdict
 from synthmon.suite.budgets import verdict
-from synthmon.suite.schemas import SchemaStore
+from synthmon.suite.schemas import SchemaStore, SchemaVerdict
 
 PROBLEM_SCHEMA = "problem"
 
@@ -40,18 +40,20 @@ def schema_to_check(status: int, status_ok: bool, schema: str | None) -> str | N
     return schema if status_ok else None
 
 
-def schema_problem(store: SchemaStore, name: str, content_type: str, content: bytes) -> str | None:
+def schema_problem(store: SchemaStore, name: str, content_type: str,
+                   content: bytes) -> SchemaVerdict:
     """Where and why the body breaks schema `name` ('at $.build_id: 3 is not of type
-    'string''), or None when it conforms."""
+    'string''), None when it conforms; with the members it has that no schema names."""
     wanted = "application/problem+json" if name == PROBLEM_SCHEMA else "application/json"
     if content_type != wanted:
-        return (f"at $: expected Content-Type {wanted}, got {content_type or 'none'} "
-                f"({len(content)} bytes)")
+        return SchemaVerdict(f"at $: expected Content-Type {wanted}, got "
+                             f"{content_type or 'none'} ({len(content)} bytes)")
     try:
         body = json.loads(content)
     except ValueError:
-        return f"at $: the body is not JSON ({len(content)} bytes of {content_type})"
-    return store.problem(name, body)
+        return SchemaVerdict(f"at $: the body is not JSON ({len(content)} bytes of "
+                             f"{content_type})")
+    return store.check(name, body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class Judgement:
     schema_error: str | None  # where and why it broke it
     error_type: str | None  # what a failed answer was, for the sample and the span
     budget_verdict: BudgetVerdict
+    schema_drift: tuple[str, ...] = ()  # members no schema names: reported, never failed on
 
     @property
     def passed(self) -> bool:
@@ -77,10 +80,12 @@ def judge(status: int, content_type: str, content: bytes, *, expected: frozenset
           budget: Budget) -> Judgement:
     status_ok = status_is_expected(status, expected)
     schema_name = schema_to_check(status, status_ok, schema)
-    schema_error = None if schema_name is None else schema_problem(
+    checked = None if schema_name is None else schema_problem(
         schemas, schema_name, content_type, content)
     return Judgement(
-        status_ok=status_ok, schema_name=schema_name, schema_error=schema_error,
+        status_ok=status_ok, schema_name=schema_name,
+        schema_error=checked.problem if checked else None,
         error_type=None if status < 400 or status_ok else str(status),
         budget_verdict=verdict(total_ms, budget),
+        schema_drift=checked.drift if checked else (),
     )

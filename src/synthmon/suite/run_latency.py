@@ -4,7 +4,8 @@ Per call, a budget is a soft line (over it: degraded, reported and counted) and 
 limit a hard one (the check fails). Neither sees a systematic slowdown: a target whose every
 answer takes three times its budget, or whose bodies trail the headers by 400 ms, stays
 under every hard limit and would pass. So the run is judged as a whole, by the policy's
-`budgets.run`, over its critical calls (answered ones, the body included):
+`budgets.run`, over its critical calls (answered ones, the body included, less the set-up
+of the fresh connection the first call of each check makes to measure its phases):
 
 - the median of total_ms / budget_ms over every critical call is above `median_ratio_limit`
   (most critical calls over their budget), when there are at least `min_calls` of them; or
@@ -88,7 +89,7 @@ def judge(samples: Iterable[Any], rule: RunLatencyRule) -> RunLatencyVerdict:
         if not _field(sample, "critical") or _field(sample, "status") is None or budget <= 0:
             continue
         by_endpoint[f"{_field(sample, 'method')} {_field(sample, 'route')}"].append(sample)
-        ratios.append(float(_field(sample, "total_ms")) / budget)
+        ratios.append(_served_ms(sample) / budget)
     endpoints = [_summarise(endpoint, group) for endpoint, group in by_endpoint.items()]
     over = sorted((e for e in endpoints if e.ratio > rule.median_ratio_limit),
                   key=lambda e: e.ratio, reverse=True)
@@ -112,10 +113,21 @@ def judge(samples: Iterable[Any], rule: RunLatencyRule) -> RunLatencyVerdict:
     return RunLatencyVerdict(failed, len(ratios), median_ratio, tuple(named), reason)
 
 
+def _served_ms(sample: Any) -> float:
+    """The call's time less the set-up of a fresh connection (the one call per check that
+    measures phases pays a handshake the others do not; the run judges the service)."""
+    total = float(_field(sample, "total_ms"))
+    phases = _field(sample, "phases") if isinstance(sample, Mapping) or hasattr(
+        sample, "phases") else None
+    if phases:
+        total -= sum(float(phases.get(name, 0.0)) for name in ("dns", "connect", "tls"))
+    return max(0.0, total)
+
+
 def _summarise(endpoint: str, group: list[Any]) -> EndpointLatency:
     ttfbs = [float(t) for t in (_field(s, "ttfb_ms") for s in group) if t is not None]
     return EndpointLatency(
         endpoint=endpoint, calls=len(group),
-        median_ms=statistics.median(float(_field(s, "total_ms")) for s in group),
+        median_ms=statistics.median(_served_ms(s) for s in group),
         median_ttfb_ms=statistics.median(ttfbs) if ttfbs else None,
         budget_ms=float(_field(group[0], "budget_ms")))

@@ -18,6 +18,7 @@ from requests.cookies import extract_cookies_to_jar
 from synthmon.backoff import Backoff
 from synthmon.client_settings import ClientSettings
 from synthmon.suite.messages import no_answer_reason
+from synthmon.suite.phases import FreshConnectionAdapter, phases, setup_of
 
 # Safe methods only by default: PUT/DELETE are idempotent in HTTP terms, but a retried draft
 # PUT after a lost answer meets its own version bump (409). A check can opt in per call.
@@ -42,6 +43,7 @@ class Attempt:
     total_ms: float  # the whole attempt, body included
     ttfb_ms: float | None  # to the response headers; None without an answer
     failure: NoAnswer | None = None
+    phases: dict[str, float] | None = None  # over a fresh connection only (phases.py)
 
     @property
     def status(self) -> int | None:
@@ -81,11 +83,13 @@ class Transport:
         self.sleep = sleep
 
     def send(self, prepared: requests.PreparedRequest, *, retry: bool,
-             expected: frozenset[int]) -> Sent:
+             expected: frozenset[int], fresh: bool = False) -> Sent:
+        """`fresh`: the first attempt goes over a new connection of its own and records
+        its phases (a retry keeps the pool)."""
         attempts = 0
         while True:
             attempts += 1
-            attempt = self.attempt(prepared)
+            attempt = self.attempt(prepared, fresh=fresh and attempts == 1)
             if not retry_wanted(attempt.status, retry=retry, expected=expected,
                                 attempts=attempts, retries=self.settings.retries):
                 return Sent(attempt, attempts)
@@ -93,12 +97,19 @@ class Transport:
                 attempt.response.close()
             self.sleep(self.backoff.wait(attempts - 1))
 
-    def attempt(self, prepared: requests.PreparedRequest) -> Attempt:
+    def attempt(self, prepared: requests.PreparedRequest, fresh: bool = False) -> Attempt:
         send, send_kwargs = self._sender(prepared)
+        adapter = FreshConnectionAdapter() if fresh else None
+        if adapter is not None:
+            send = adapter.send
+            send_kwargs.pop("allow_redirects", None)  # Session.send's, not the adapter's
+        set_up = None
         t0 = time.perf_counter()
         try:
             raw = send(prepared, **send_kwargs)
             t_headers = time.perf_counter()
+            if adapter is not None:
+                set_up = setup_of(raw)  # read before the body returns the connection
             content = raw.content  # the body is part of what the user waits for
             t_end = time.perf_counter()
         except requests.RequestException as exc:
@@ -106,9 +117,14 @@ class Transport:
             kind = "timeout" if isinstance(exc, requests.Timeout) else type(exc).__name__
             return Attempt(None, b"", total_ms, None,
                            NoAnswer(kind, no_answer_reason(exc, self.settings)))
+        finally:
+            if adapter is not None:
+                adapter.close()
         if send is not self.session.send:  # the session's bookkeeping, unclocked
             extract_cookies_to_jar(self.session.cookies, prepared, raw.raw)
-        return Attempt(raw, content, (t_end - t0) * 1000.0, (t_headers - t0) * 1000.0)
+        total_ms, headers_ms = (t_end - t0) * 1000.0, (t_headers - t0) * 1000.0
+        return Attempt(raw, content, total_ms, headers_ms,
+                       phases=None if set_up is None else phases(set_up, headers_ms, total_ms))
 
     def _sender(self, prepared: requests.PreparedRequest
                 ) -> tuple[Callable[..., requests.Response], dict[str, Any]]:
