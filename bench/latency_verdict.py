@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _sandbox import REPO, running_sandbox
-
 from synthmon.policy import load_policy
+from synthmon.sandbox_process import running_sandbox
+
+REPO = Path(__file__).resolve().parents[1]
 
 HEALTHY_RUNS = int(os.environ.get("LATENCY_BENCH_HEALTHY", "100"))
 SLOW_RUNS = int(os.environ.get("LATENCY_BENCH_SLOW", "10"))
@@ -41,8 +42,7 @@ def over_budget_faults(factor: float) -> list[str]:
     for endpoint, budget in budgets.items():
         route = endpoint.split(" ", 1)[1]
         per_route[route] = min(per_route.get(route, budget["budget_ms"]), budget["budget_ms"])
-    return [arg for route, ms in per_route.items()
-            for arg in ("--fault", f"latency:ms={int(factor * ms)},route={route}")]
+    return [f"latency:ms={int(factor * ms)},route={route}" for route, ms in per_route.items()]
 
 
 def suite_run(url: str, reports: Path) -> tuple[int, bool, float | None, str]:
@@ -68,14 +68,15 @@ def main() -> None:
         burner = busy_core()
         try:
             started = time.monotonic()
-            with running_sandbox(work / "healthy", "--access-log", "-") as url:
-                healthy = [suite_run(url, work / "reports") for _ in range(HEALTHY_RUNS)]
+            with running_sandbox(work / "healthy", access_log="-") as box:
+                healthy = [suite_run(box.url, work / "reports") for _ in range(HEALTHY_RUNS)]
             healthy_s = time.monotonic() - started
             slow: dict[float, list[tuple[int, bool, float | None, str]]] = {}
             for factor in FACTORS:
-                with running_sandbox(work / f"slow-{factor}", "--access-log", "-",
-                                     *over_budget_faults(factor)) as url:
-                    slow[factor] = [suite_run(url, work / "reports") for _ in range(SLOW_RUNS)]
+                with running_sandbox(work / f"slow-{factor}", access_log="-",
+                                     faults=over_budget_faults(factor)) as box:
+                    slow[factor] = [suite_run(box.url, work / "reports")
+                                    for _ in range(SLOW_RUNS)]
         finally:
             burner.kill()
             burner.wait(10)

@@ -14,6 +14,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
@@ -41,6 +42,17 @@ class Certificate:
 
     def days_left(self, now: datetime | None = None) -> float:
         return (self.not_after - (now or datetime.now(UTC))).total_seconds() / 86400
+
+    def expiring(self, days: float, limit: int, setting: str) -> str:
+        """'the certificate of h:p expires in 3 days (...), under the 7 days of ...'."""
+        return (f"the certificate of {self.where} expires in {days:.0f} days "
+                f"({_day(self.not_after)}), under the {limit} days of canary-policy.yaml "
+                f"tls.{setting}: renew it")
+
+
+def inspect_url(url: str, ca_bundle: str | None, timeout: float) -> Certificate:
+    parts = urlsplit(url)
+    return inspect(parts.hostname or "", parts.port or 443, ca_bundle, timeout)
 
 
 def inspect(host: str, port: int, ca_bundle: str | None, timeout: float) -> Certificate:
@@ -107,8 +119,3 @@ def _refusal(exc: ssl.SSLCertVerificationError, host: str, port: int, names: tup
 
 def _day(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def expiry_sentence(cert: Certificate, days: float, limit: int, setting: str) -> str:
-    return (f"the certificate of {cert.where} expires in {days:.0f} days ({_day(cert.not_after)}), "
-            f"under the {limit} days of canary-policy.yaml tls.{setting}: renew it")

@@ -1,4 +1,5 @@
-"""The fixtures a check asks for: `api`, `api_session`, `run_context` and `policy`.
+"""The fixtures a check asks for: `api`, `api_session`, `run_context`, `policy` and
+`inspect_certificate`.
 
 Module-level functions, registered as a plugin by synthmon.plugin: pytest collects
 fixtures from any registered plugin, and these need nothing but the suite of this process.
@@ -6,12 +7,13 @@ fixtures from any registered plugin, and these need nothing but the suite of thi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from synthmon.policy import Policy
 from synthmon.run_context import RUN_CONTEXT_KEY, RunContext
+from synthmon.suite.certificates import Certificate, inspect_url
 from synthmon.suite.client import ApiClient
 from synthmon.suite.hooks import SUITE_KEY
 
@@ -46,3 +48,13 @@ def policy(request: pytest.FixtureRequest) -> Policy:
     loaded = request.config.stash[SUITE_KEY].policy
     assert loaded is not None  # the suite's configure loaded it or stopped the run
     return loaded
+
+
+@pytest.fixture(scope="session")
+def inspect_certificate(request: pytest.FixtureRequest) -> Callable[[str], Certificate]:
+    """inspect_certificate(https_url) -> what a browser would say of its certificate (chain,
+    host name, dates), trusting what the run's client trusts (--ca-bundle=FILE, ...)."""
+    suite = request.config.stash[SUITE_KEY]
+    assert suite.settings is not None
+    timeout = suite.settings.connect_timeout_s
+    return lambda url: inspect_url(url, suite.ca_bundle, timeout)

@@ -26,7 +26,7 @@ class RunLatencyPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.controller:
             self.samples.extend(value for name, value in report.user_properties
-                                if name == SAMPLE_PROPERTY)
+                                if name == SAMPLE_PROPERTY and isinstance(value, dict))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
