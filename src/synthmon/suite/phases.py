@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from requests.adapters import HTTPAdapter
@@ -21,36 +22,40 @@ from urllib3.exceptions import NameResolutionError
 PHASES = ("dns", "connect", "tls", "ttfb", "transfer")
 
 
-class _Timed:
-    """Mixed into urllib3's connections: the set-up of this connection, in ms."""
+def _timed_new_conn(conn: HTTPConnection, new_conn: Callable[[], socket.socket]
+                    ) -> tuple[socket.socket, dict[str, float]]:
+    """The connection's socket, the name looked up first on its own clock, then connected
+    to the address it resolved to; with the dns and connect times (ms)."""
+    started = time.perf_counter()
+    try:
+        resolved = socket.getaddrinfo(conn._dns_host, conn.port, 0, socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NameResolutionError(conn.host, conn, exc) from exc
+    looked_up = time.perf_counter()
+    name, conn._dns_host = conn._dns_host, str(resolved[0][4][0])
+    try:
+        sock = new_conn()
+    finally:
+        conn._dns_host = name
+    return sock, {"dns": (looked_up - started) * 1000.0,
+                  "connect": (time.perf_counter() - looked_up) * 1000.0, "tls": 0.0}
 
+
+class TimedHTTPConnection(HTTPConnection):
     setup_ms: dict[str, float]
-    _dns_host: str
-    host: str
-    port: int
 
     def _new_conn(self) -> socket.socket:
-        started = time.perf_counter()
-        try:
-            resolved = socket.getaddrinfo(self._dns_host, self.port, 0, socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
-        looked_up = time.perf_counter()
-        name, self._dns_host = self._dns_host, str(resolved[0][4][0])
-        try:
-            sock: socket.socket = super()._new_conn()  # type: ignore[misc]
-        finally:
-            self._dns_host = name
-        self.setup_ms = {"dns": (looked_up - started) * 1000.0,
-                         "connect": (time.perf_counter() - looked_up) * 1000.0, "tls": 0.0}
+        sock, self.setup_ms = _timed_new_conn(self, super()._new_conn)
         return sock
 
 
-class TimedHTTPConnection(_Timed, HTTPConnection):
-    pass
+class TimedHTTPSConnection(HTTPSConnection):
+    setup_ms: dict[str, float]
 
+    def _new_conn(self) -> socket.socket:
+        sock, self.setup_ms = _timed_new_conn(self, super()._new_conn)
+        return sock
 
-class TimedHTTPSConnection(_Timed, HTTPSConnection):
     def connect(self) -> None:
         started = time.perf_counter()
         super().connect()

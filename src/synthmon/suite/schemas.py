@@ -80,7 +80,8 @@ def _additional_properties(leaks: LeakDetector) -> Any:
             if allowed is False:
                 yield ValidationError(f"unknown member {name!r}", validator=DRIFT, path=[name])
             elif validator.is_type(allowed, "object"):
-                descend = validator.descend  # type: ignore[attr-defined]  # not in the protocol
+                # descend is every jsonschema validator's, but not in the Validator protocol
+                descend = validator.descend  # type: ignore[attr-defined]
                 yield from descend(instance[name], allowed, path=name)
 
     return keyword
