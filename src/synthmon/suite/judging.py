@@ -53,7 +53,7 @@ def schema_problem(store: SchemaStore, name: str, content_type: str,
     except ValueError:
         return SchemaVerdict(f"at $: the body is not JSON ({len(content)} bytes of "
                              f"{content_type})")
-    return store.check(name, body)
+    return store.verdict(name, body)
 
 
 @dataclass(frozen=True, slots=True)
