@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "gate-serve.md"
 YAML_BLOCK = re.compile(r"^```yaml[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 TOKEN = "a-test-approval-token-0123456789"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # its waits add up to ~5 min at worst
 
 
 def manifests() -> dict[str, dict]:
