@@ -5,8 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
+# apt-get behind an optional lock file (APT_LOCK=/path/lock): a machine shared by several
+# developers serialises its installs that way; CI leaves it empty.
+APT_LOCK ?=
+APT    := $(if $(APT_LOCK),flock $(APT_LOCK) )apt-get
 
-.PHONY: install system-deps run test test-loaded lint bench allure clean
+.PHONY: install system-deps browser-deps run test test-loaded lint bench allure clean
 
 # Re-installs only when pyproject.toml changed, so a second `make install` takes a second.
 install: $(STAMP)
@@ -28,19 +32,31 @@ system-deps:
 	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 \
 	  && command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 || { \
 	  echo "installing Debian's prometheus and prometheus-alertmanager packages"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends \
 	    prometheus prometheus-alertmanager >/dev/null; \
 	  for service in prometheus prometheus-alertmanager; do service $$service stop >/dev/null 2>&1 || true; done; \
 	  pkill -x prometheus >/dev/null 2>&1 || true; }
 
+# Debian's Chromium for the browser checks (tests/browser; Playwright cannot download a browser
+# of its own here). Installed only when missing; needs root. Without root it says what to do
+# and goes on: the browser checks then fail with the same sentence.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium package (the browser checks)"; \
+	    $(APT) update -qq && DEBIAN_FRONTEND=noninteractive $(APT) install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing and this is not root: run 'sudo apt-get install chromium', or leave the browser checks out with pytest -m 'not browser'"; \
+	  fi; }
+
 # The main job: the synthetic suite against the embedded sandbox (started and stopped
 # by the plugin on a free loopback port), reports written to reports/latest/.
-run: install
+run: install browser-deps
 	$(BIN)/pytest
 
 # The project's own tests (selftests/ has its own pytest.ini).
 # mypy checks src/ as [tool.mypy] in pyproject.toml says (strict; the package ships py.typed).
-test: install system-deps
+test: install system-deps browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest selftests
