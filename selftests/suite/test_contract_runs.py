@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import json
+
 import requests
 from suite_harness import run_suite, sandbox_process
 
@@ -21,9 +23,10 @@ def _verdict(output: str) -> str:
     return output.strip().splitlines()[-1]
 
 
-def test_other_titles_and_additive_members_pass():
+def test_other_titles_and_additive_members_pass(tmp_path):
     """One run for two verdicts: no check needs particular scholarships, and a response
     member the schemas do not name is drift, not a failure."""
+    reports = tmp_path / "reports"
     with sandbox_process("add-field:field=items.*.recommended,route=/api/v1/scholarships",
                          "add-field:field=build_note,route=/health",
                          args=("--catalogue", "alternate")) as box:
@@ -32,8 +35,15 @@ def test_other_titles_and_additive_members_pass():
         assert found["total"] == 0  # the word the checks once searched for finds nothing here
         health = requests.get(box.url + "/health", timeout=10).json()
         assert "build_note" in health  # the fault bites
-        run = run_suite(box.url)
+        run = run_suite(box.url, reports_dir=str(reports))
     assert run.passed, run.output
+    assert "schema drift (members no schema names: additive, reported, not a failure):" \
+        in run.output and "GET /health: $.build_note" in run.output, run.output
+    summary = json.loads((reports / "latest" / "summary.json").read_text())
+    assert summary["endpoints"]["GET /health"]["schema_drift"] == ["$.build_note"]
+    assert "$.items[*].recommended" in summary["endpoints"]["GET /api/v1/scholarships"][
+        "schema_drift"]
+    assert summary["totals"]["schema_drift"] >= 2
 
 
 def test_the_suite_passes_over_https_trusting_the_ca_bundle():
@@ -43,6 +53,7 @@ def test_the_suite_passes_over_https_trusting_the_ca_bundle():
                              env={"REQUESTS_CA_BUNDLE": box.ca_file})
         untrusted = run_suite(box.url, "-k", "certificate or health_is_ok")
     assert trusted.passed, trusted.output
+    assert "phases (median ms, fresh connections" in trusted.output  # handshakes measured
     assert trusted.output.count(" passed") and "failed" not in _verdict(trusted.output)
     assert from_env.passed and "2 passed" in _verdict(from_env.output), from_env.output
     assert untrusted.returncode == 1, untrusted.output

@@ -23,6 +23,8 @@ RUN_DIR_KEY = pytest.StashKey[Path]()
 # What telemetry says about the run for summary.json (trace id, OTLP endpoint, export ok),
 # set on the controller at session end before the reports are written.
 TELEMETRY_INFO_KEY = pytest.StashKey[dict[str, Any]]()
+# The run-level latency verdict (synthmon.suite.run_latency) -> summary.json's run_latency.
+RUN_LATENCY_KEY = pytest.StashKey[dict[str, Any]]()
 # xdist: the controller passes its RunContext to every worker under this workerinput key.
 WORKERINPUT_KEY = "synthmon_run_context"
 

@@ -8,10 +8,13 @@ and the gate all read this one shape.
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 SAMPLE_PROPERTY = "synthmon.sample"
+PHASES = ("dns", "connect", "tls", "ttfb", "transfer")  # Sample.phases, in the order they pass
 
 BudgetVerdict = Literal["ok", "degraded", "over_limit"]
 
@@ -70,3 +73,13 @@ class Sample:
     @property
     def is_server_error(self) -> bool:
         return self.status is None or self.status >= 500
+
+
+def phase_medians(samples: Iterable[Sample]) -> dict[str, float] | None:
+    """The median of each phase over the calls that measured them (one per check, over a
+    fresh connection), or None when none did."""
+    measured = [s.phases for s in samples if s.phases]
+    if not measured:
+        return None
+    return {phase: round(statistics.median(float(p.get(phase, 0.0)) for p in measured), 3)
+            for phase in PHASES}

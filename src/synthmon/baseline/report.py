@@ -17,7 +17,8 @@ baseline.json (version 1), read by `synthmon gate --baseline FILE`:
           "count": answers measured, "errors": calls without an answer or with a 5xx,
           "min_ms", "max_ms", "mean_ms", "p50_ms", "p95_ms", "p99_ms",
           "p95_ci_ms": {"low": float|null, "high": float|null},   # null: too few samples
-          "latencies_ms": [float, ...]          # raw, for the gate's distribution test
+          "latencies_ms": [float, ...],         # raw, for the gate's distribution test
+          "phases_ms": {"dns", "connect", "tls", "ttfb", "transfer"} | null  # medians
         }
       },
       "missing": ["METHOD /route", ...],   # critical endpoints never called
@@ -42,7 +43,7 @@ from typing import Any
 
 from synthmon.baseline.stats import CONFIDENCE, min_samples_for_p95_ci, summarize
 from synthmon.gate.criteria import has_latency, is_auth_error, is_unexpected_4xx
-from synthmon.samples import Sample
+from synthmon.samples import Sample, phase_medians
 
 VERSION = 1
 PLOT_FILE = "baseline.png"
@@ -83,6 +84,7 @@ def build_baseline(samples: Iterable[Sample], *, meta: dict[str, Any], wanted: i
             **summarize(latencies),
             "errors": sum(1 for s in group if not has_latency(s)),
             "latencies_ms": [round(v, 3) for v in latencies],
+            "phases_ms": phase_medians(group),
         }
     started = float(meta.get("started_at", time.time()))
     finished = float(meta.get("finished_at", time.time()))
@@ -161,6 +163,14 @@ def to_markdown(doc: dict[str, Any]) -> str:
             f"| {_ms(e['p99_ms'])} | {_ms(e['max_ms'])} | {_ms(e['mean_ms'])} "
             f"| {_ms(e['budget_ms'])} |")
     lines += ["", "All figures in milliseconds.", ""]
+    phased = [(name, e["phases_ms"]) for name, e in _critical_first(doc) if e.get("phases_ms")]
+    if phased:
+        lines += ["## Where the time goes (median phases, calls over a fresh connection)", "",
+                  "| endpoint | dns | connect | tls | ttfb | transfer |",
+                  "|---|--:|--:|--:|--:|--:|"]
+        lines += [f"| `{name}` | " + " | ".join(_ms(p[k]) for k in
+                                                 ("dns", "connect", "tls", "ttfb", "transfer"))
+                  + " |" for name, p in phased] + [""]
     if doc["missing"]:
         lines += ["## Critical endpoints never called", ""]
         lines += [f"- `{e}`" for e in doc["missing"]] + [""]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from synthmon import stats
 from synthmon.gate import criteria as synthetic
+from synthmon.gate.drift import drift_note, drift_signal
 from synthmon.gate.model import CriterionResult, Decision, GateInput, Outcome
 from synthmon.gate.production import evaluate_production
 from synthmon.gate.prometheus import PrometheusClient
@@ -100,8 +101,11 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
         if skipped:
             summary += (f"; NOT evaluated ({len(skipped)}): "
                         + ", ".join(f"{r.id} ({_why_not(r)})" for r in skipped))
+    drift = drift_signal(inp.canary, inp.control)
+    drift_seen = drift_note(drift)
     return Decision(
         verdict=verdict, summary=summary, phase=inp.phase, criteria=results,
+        signals={"schema_drift": drift},
         generated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         inputs={
             "phase": inp.phase, "scope": inp.scope, "traffic_share": inp.traffic_share,
@@ -114,7 +118,7 @@ def combine(policy: Policy, inp: GateInput, results: list[CriterionResult],
             "per_test_confidence": confidence,
             "false_rollback_rate": policy.gate["false_rollback_rate"],
         },
-        notes=list(inp.notes),
+        notes=[*inp.notes, *([drift_seen] if drift_seen else [])],
     )
 
 

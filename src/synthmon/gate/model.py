@@ -84,6 +84,8 @@ class Decision:
     inputs: dict[str, Any] = field(default_factory=dict)
     approvals: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # reported beside the criteria, never deciding: schema drift (gate/drift.py)
+    signals: dict[str, Any] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:

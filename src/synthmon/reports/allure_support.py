@@ -94,7 +94,8 @@ def exchange_views(sample: Sample,
     response.update(
         expected_status=sample.expected_status, error_type=sample.error_type,
         total_ms=sample.total_ms, ttfb_ms=sample.ttfb_ms, schema_ok=sample.schema_ok,
-        schema_error=sample.schema_error, budget_ms=sample.budget_ms,
+        schema_error=sample.schema_error, schema_drift=list(sample.schema_drift),
+        phases=sample.phases, budget_ms=sample.budget_ms,
         budget_verdict=sample.budget_verdict)
     return request, response
 

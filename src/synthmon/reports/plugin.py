@@ -23,7 +23,13 @@ from synthmon.reports.summary import (
     scrubbed_sample,
     write_json_atomic,
 )
-from synthmon.run_context import RUN_CONTEXT_KEY, RUN_DIR_KEY, TELEMETRY_INFO_KEY, RunContext
+from synthmon.run_context import (
+    RUN_CONTEXT_KEY,
+    RUN_DIR_KEY,
+    RUN_LATENCY_KEY,
+    TELEMETRY_INFO_KEY,
+    RunContext,
+)
 from synthmon.samples import Sample
 from synthmon.suite.exchange import Exchange
 
@@ -122,9 +128,12 @@ class ReportsPlugin:
         if self.workerinput is not None or self.run_dir is None:
             return
         ctx = self.context
+        # session.exitstatus, not the argument: a plugin before us may have failed the run
+        # (the run-level latency verdict)
         summary = build_summary(ctx, self.collector.checks.values(), self.collector.samples,
-                                time.time(), int(exitstatus),
-                                telemetry=self.config.stash.get(TELEMETRY_INFO_KEY, {}))
+                                time.time(), int(session.exitstatus),
+                                telemetry=self.config.stash.get(TELEMETRY_INFO_KEY, {}),
+                                run_latency=self.config.stash.get(RUN_LATENCY_KEY, None))
         self.summary_path = self.run_dir / "summary.json"
         write_json_atomic(self.summary_path, summary)
         if self.junit_path is not None and self.junit_path.is_file():

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from synthmon.samples import Sample
+from synthmon.samples import Sample, phase_medians
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -49,5 +49,9 @@ def endpoint_stats(samples: Iterable[Sample]) -> dict[str, dict[str, Any]]:
             "p95_ms": round(percentile(totals, 95), 3),
             "p99_ms": round(percentile(totals, 99), 3),
             "max_ms": round(max(totals), 3),
+            # members no schema names, on how many answers (an additive change: no failure)
+            "schema_drift": sorted({path for s in group for path in s.schema_drift}),
+            "drifted": sum(1 for s in group if s.schema_drift),
+            "phases_ms": phase_medians(group),
         }
     return stats

@@ -36,7 +36,8 @@ def scrubbed_sample(sample: Sample) -> dict[str, Any]:
 
 def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list[Sample],
                   finished_at: float, exit_status: int,
-                  telemetry: dict[str, Any] | None = None) -> dict[str, Any]:
+                  telemetry: dict[str, Any] | None = None,
+                  run_latency: dict[str, Any] | None = None) -> dict[str, Any]:
     check_list = [c.to_dict() for c in checks]
     counts: dict[str, int] = {}
     for check in check_list:
@@ -72,11 +73,13 @@ def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list
             "server_errors": sum(1 for s in samples if s.is_server_error),
             "schema_failures": sum(1 for s in samples if s.schema_ok is False),
             "over_budget": sum(1 for s in samples if s.budget_verdict != "ok"),
+            "schema_drift": sum(1 for s in samples if s.schema_drift),
         },
         "checks": check_list,
         "requests": [scrubbed_sample(s) for s in samples],
         "endpoints": endpoint_stats(samples),
         "telemetry": telemetry or {},
+        "run_latency": run_latency,
     }
 
 

@@ -5,13 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from synthmon.reports.collect import Collector
 from synthmon.reports.stats import endpoint_stats
+from synthmon.samples import Sample, phase_medians
 from synthmon.run_context import RunContext
 
 _MAX_ROWS = 25
 _MAX_DEGRADED = 10
+
+
+def _drift_lines(stats: dict[str, dict[str, Any]]) -> Iterator[str]:
+    drifted = {name: row for name, row in stats.items() if row["schema_drift"]}
+    if not drifted:
+        return
+    yield "schema drift (members no schema names: additive, reported, not a failure):"
+    for name, row in sorted(drifted.items()):
+        paths = row["schema_drift"]
+        more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+        yield f"  {name}: {', '.join(paths[:5])}{more} ({row['drifted']} of {row['count']} answers)"
+
+
+def _phase_line(samples: list[Sample]) -> Iterator[str]:
+    medians = phase_medians(samples)
+    if medians is not None:
+        measured = sum(1 for s in samples if s.phases)
+        yield ("phases (median ms, fresh connections, " + f"{measured} calls): "
+               + ", ".join(f"{phase} {ms:.1f}" for phase, ms in medians.items()))
 
 
 def render_summary(collector: Collector, context: RunContext,
@@ -40,6 +61,8 @@ def render_summary(collector: Collector, context: RunContext,
         if len(rows) > _MAX_ROWS:
             yield f"... {len(rows) - _MAX_ROWS} more endpoints in summary.json"
         yield "(ms; '!' = some calls over budget)"
+        yield from _drift_lines(stats)
+        yield from _phase_line(collector.samples)
     for sample in degraded[:_MAX_DEGRADED]:
         yield (f"  degraded: {sample.endpoint} {sample.total_ms:.0f} ms > "
                f"{sample.budget_ms:.0f} ms [{sample.synthetic_id}]")

@@ -19,7 +19,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
 
-PHASES = ("dns", "connect", "tls", "ttfb", "transfer")
+from synthmon.samples import PHASES
 
 
 def _timed_new_conn(conn: HTTPConnection, new_conn: Callable[[], socket.socket]

@@ -2,7 +2,7 @@
 synthmon.plugin): it gathers every Sample on the controller from the test reports, judges
 the run at session end (synthmon.suite.run_latency) and fails a slow run: exit status 1,
 a `synthmon latency` section naming the endpoints and their times, and the verdict in the
-stash (`RUN_LATENCY_KEY`) for the reports."""
+stash (run_context.RUN_LATENCY_KEY) for summary.json."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
+from synthmon.run_context import RUN_LATENCY_KEY
 from synthmon.samples import SAMPLE_PROPERTY
 from synthmon.suite.run_latency import RunLatencyRule, RunLatencyVerdict, judge
-
-RUN_LATENCY_KEY = pytest.StashKey[RunLatencyVerdict]()
 
 
 class RunLatencyPlugin:
@@ -22,6 +21,7 @@ class RunLatencyPlugin:
         self.rule = rule
         self.samples: list[dict[str, Any]] = []
         self.controller = not hasattr(config, "workerinput")
+        self.verdict: RunLatencyVerdict | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.controller:
@@ -32,13 +32,13 @@ class RunLatencyPlugin:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.controller or not self.samples:
             return
-        verdict = judge(self.samples, self.rule)
-        self.config.stash[RUN_LATENCY_KEY] = verdict
+        verdict = self.verdict = judge(self.samples, self.rule)
+        self.config.stash[RUN_LATENCY_KEY] = verdict.to_dict()
         if verdict.failed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        verdict = self.config.stash.get(RUN_LATENCY_KEY, None)
+        verdict = self.verdict
         if verdict is None:
             return
         if verdict.failed:

@@ -25,6 +25,9 @@ CHECK_RESULTS = "synthmon.check.results"
 SCHEMA_FAILURES = "synthmon.schema.failures"
 BUDGET_BREACHES = "synthmon.budget.breaches"
 FLAKY_CHECKS = "synthmon.check.flaky"
+SCHEMA_DRIFT = "synthmon.schema.drift"
+PHASE_DURATION = "synthmon.http.client.phase.duration"
+DNS_LOOKUP = "dns.lookup.duration"  # the semantic conventions' own name for the dns phase
 
 # The HTTP semantic conventions' advisory buckets plus the canary's two thresholds (the SLO's
 # 120 ms P95 and the 150 ms rollback trigger), so a histogram quantile lands on them exactly.
@@ -46,6 +49,12 @@ def views() -> list[View]:
              attribute_keys=run | _HTTP_KEYS | {"synthmon.budget.verdict"}),
         View(instrument_name=CHECK_RESULTS, attribute_keys=run | _CHECK_KEYS),
         View(instrument_name=FLAKY_CHECKS, attribute_keys=run | _CHECK_KEYS),
+        View(instrument_name=SCHEMA_DRIFT, attribute_keys=run | _HTTP_KEYS),
+        View(instrument_name=PHASE_DURATION,
+             attribute_keys=run | _HTTP_KEYS | {"synthmon.http.phase"},
+             aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
+        View(instrument_name=DNS_LOOKUP, attribute_keys=run | {"dns.question.name"},
+             aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
     ]
 
 
@@ -99,6 +108,15 @@ class Instruments:
             description="Requests over their latency budget (degraded) or hard limit.")
         self.flaky = meter.create_counter(
             FLAKY_CHECKS, unit="{check}", description="Checks that passed only after a retry.")
+        self.schema_drift = meter.create_counter(
+            SCHEMA_DRIFT, unit="{response}",
+            description="Responses with members no schema names (additive, not failures).")
+        self.phase_duration = meter.create_histogram(
+            PHASE_DURATION, unit="s",
+            description="Where a call over a fresh connection spent its time: dns, connect, "
+                        "tls, ttfb, transfer.")
+        self.dns_lookup = meter.create_histogram(
+            DNS_LOOKUP, unit="s", description="DNS lookups of the target's host name.")
 
     def record_sample(self, sample: Sample) -> None:
         attrs = {**self.run_attrs, **http_attributes(sample),
@@ -107,6 +125,15 @@ class Instruments:
         self.duration.record(sample.total_ms / 1000.0, attrs, context=context)
         if sample.schema_ok is False:
             self.schema_failures.add(1, attrs, context=context)
+        if sample.schema_drift:
+            self.schema_drift.add(1, attrs, context=context)
+        for phase, ms in (sample.phases or {}).items():
+            self.phase_duration.record(ms / 1000.0, {**attrs, "synthmon.http.phase": phase},
+                                       context=context)
+            if phase == "dns":
+                self.dns_lookup.record(ms / 1000.0, {**self.run_attrs, "dns.question.name":
+                                                     attrs.get("server.address", "")},
+                                       context=context)
         if sample.budget_verdict != "ok":
             self.budget_breaches.add(1, {**attrs, "synthmon.budget.verdict": sample.budget_verdict},
                                      context=context)
