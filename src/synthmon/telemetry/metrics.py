@@ -131,9 +131,9 @@ class Instruments:
             self.phase_duration.record(ms / 1000.0, {**attrs, "synthmon.http.phase": phase},
                                        context=context)
             if phase == "dns":
-                self.dns_lookup.record(ms / 1000.0, {**self.run_attrs, "dns.question.name":
-                                                     attrs.get("server.address", "")},
-                                       context=context)
+                self.dns_lookup.record(ms / 1000.0, {
+                    **self.run_attrs, "dns.question.name": attrs.get("server.address", ""),
+                    "synthetic.id": sample.synthetic_id}, context=context)
         if sample.budget_verdict != "ok":
             self.budget_breaches.add(1, {**attrs, "synthmon.budget.verdict": sample.budget_verdict},
                                      context=context)
