@@ -54,7 +54,9 @@ class Sample:
     phases: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["schema_drift"] = list(self.schema_drift)  # JSON's shape: an array
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
