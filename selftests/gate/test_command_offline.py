@@ -45,7 +45,7 @@ class StubPrometheus(BaseHTTPRequestHandler):
         StubPrometheus.queries.append(query)
         value = 1.0 if query == "vector(1)" else 0.0
         for needle, cohort, answer in self.answers:
-            if needle in query and f'cohort="{cohort}"' in query:
+            if needle in query and f'cohort=~"{cohort}"' in query:
                 value = answer
         if "requests_total" in query and "5xx" not in query and "4xx" not in query:
             value = 100000.0
@@ -106,7 +106,7 @@ def test_signup_drop_in_prometheus_is_rollback_naming_signup(tmp_path, summaries
     assert "signup_completion" in decision["tripped"]
     row = next(c for c in decision["criteria"] if c["id"] == "signup_completion")
     # The PromQL actually sent, placeholders filled in, is in the evidence.
-    assert any('cohort="canary"' in q and "signup_completed_total" in q
+    assert any('cohort=~"canary"' in q and "signup_completed_total" in q
                for q in row["evidence"]["promql"])
     assert all("{cohort}" not in q and "{window}" not in q for q in StubPrometheus.queries)
     md = (tmp_path / "out" / "decision.md").read_text()

@@ -47,6 +47,14 @@ def _gate_queries(policy: Policy, window_s: float) -> list[str]:
     return prometheus.sent
 
 
+def _for_both_cohorts(queries: list[str]) -> set[str]:
+    """The gate asks one cohort at a time and writes its window in seconds; the rules record
+    the same query for both cohorts, the window in its largest unit (900s is 15m)."""
+    both = 'cohort=~"canary|control"'
+    return {q.replace('cohort=~"canary"', both).replace('cohort=~"control"', both)
+            .replace("[900s]", "[15m]") for q in queries}
+
+
 def _recorded(rules: dict[str, Any]) -> set[str]:
     return {rule["expr"] for group in rules["groups"] for rule in group["rules"]
             if "record" in rule}
@@ -55,8 +63,10 @@ def _recorded(rules: dict[str, Any]) -> set[str]:
 def test_the_rules_record_exactly_the_queries_the_gate_sends(policy: Policy) -> None:
     sent = _gate_queries(policy, 900)
     assert len(sent) == 4, sent  # numerator and denominator, canary and control
+    assert all(q.count('cohort=~"canary"') + q.count('cohort=~"control"') == 1
+               for q in sent), sent
     # The gate writes its window in seconds; the same window given to the rules.
-    assert set(sent) <= _recorded(build_rules(policy, window="900s"))
+    assert _for_both_cohorts(sent) <= _recorded(build_rules(policy, window="900s"))
 
 
 def test_a_changed_policy_query_changes_the_gate_and_the_rules(policy: Policy,
@@ -66,6 +76,6 @@ def test_a_changed_policy_query_changes_the_gate_and_the_rules(policy: Policy,
     assert any(OLD in q for q in before) and not any(NEW in q for q in before)
     assert any(NEW in q for q in after) and not any(OLD in q for q in after)
     recorded = _recorded(build_rules(changed, window="900s"))
-    assert set(after) <= recorded
+    assert _for_both_cohorts(after) <= recorded
     assert not any(OLD in expr for expr in recorded), "the rules still read the old family"
     assert any(OLD in expr for expr in _recorded(build_rules(policy, window="900s")))

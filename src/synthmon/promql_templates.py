@@ -1,9 +1,10 @@
 """The policy's PromQL templates and how their placeholders are filled.
 
-A criterion's queries in canary-policy.yaml carry three placeholders: `{cohort}` (canary or
-control), `{window}` (a PromQL range such as 15m or 900s) and `{route}` (a regex of the
-critical route templates). The gate sends them to Prometheus and `synthmon rules` records
-them, both through `render`, so the two read exactly the same series.
+A criterion's queries in canary-policy.yaml carry three placeholders: `{cohort}` (a regex:
+canary, control or both), `{window}` (a PromQL range such as 15m or 900s) and `{route}` (a
+regex of the critical route templates). A query answers one series per cohort. The gate
+sends it for one cohort, `synthmon rules` records it for both at once, both through
+`render`, so the two read exactly the same series.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 from collections.abc import Iterable
 
 COHORTS = ("canary", "control")
+# `{cohort}` is a regex (the templates match `cohort=~"{cohort}"`): both cohorts at once.
+BOTH_COHORTS = "|".join(COHORTS)
 
 
 def render(template: str, cohort: str, window: str, route: str = ".*") -> str:
@@ -37,4 +40,4 @@ def output_labels(template: str) -> tuple[str, ...]:
     if match is None:
         return ()
     return tuple(label for part in match.group(1).split(",")
-                 if (label := part.strip()) and label != "le")
+                 if (label := part.strip()) and label not in ("le", "cohort"))

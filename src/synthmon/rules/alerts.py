@@ -163,10 +163,10 @@ def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
     c = crit("waf_high_severity_new", "value")
     series = r.series(inputs, c.id, "value")
     # As the gate judges it: over the threshold and above the control's answer (the
-    # largest of its series; none at all is no verdict, as the gate holds).
+    # largest of its series; none is 0, as the query's own `or vector(0)` answers the gate).
     page("CanaryNewHighSeverityFinding", c.id,
          f"{series}{{{CANARY}}} > {c.threshold:g}\n"
-         f"and {series}{{{CANARY}}} > scalar(max({series}{{{CONTROL}}}))",
+         f"and {series}{{{CANARY}}} > scalar(max({series}{{{CONTROL}}}) or vector(0))",
          "New high-severity WAF finding {{ $labels.rule }} on the canary: roll back",
          "The high-severity WAF rule {{ $labels.rule }} fired on the canary over "
          f"{w} and not on the control.", series)

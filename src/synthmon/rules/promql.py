@@ -30,10 +30,14 @@ PARTS = ("numerator", "denominator", "value", "count")
 RATIO = "ratio"
 
 
+def canonical(window: str) -> str:
+    """One name per length (60m and 1h are both 1h): a window is recorded once."""
+    return durations.prometheus_form(durations.parse(window))
+
+
 def by_length(windows: set[str]) -> list[str]:
-    """Shortest first; ties (60m and 1h) in name order, so the file never changes between
-    two runs."""
-    return sorted(windows, key=lambda window: (durations.parse(window), window))
+    """Canonical and shortest first."""
+    return sorted({canonical(w) for w in windows}, key=durations.parse)
 
 
 def labels_of(criterion: Criterion, part: str) -> tuple[str, ...]:
@@ -45,7 +49,7 @@ def labels_of(criterion: Criterion, part: str) -> tuple[str, ...]:
 
 def record_name(criterion: Criterion, part: str, window: str) -> str:
     level = "_".join(("cohort", *labels_of(criterion, part)))
-    return f"{level}:synthmon_{criterion.id}:{part}{window}"
+    return f"{level}:synthmon_{criterion.id}:{part}{canonical(window)}"
 
 
 def match_on(criterion: Criterion, part: str) -> str:

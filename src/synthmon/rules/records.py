@@ -1,8 +1,8 @@
 """Recording rules: every criterion's PromQL from the policy, per cohort, per window.
 
 Each part of a criterion's query (numerator, denominator, value, count) is recorded exactly
-as the gate sends it to Prometheus, once per cohort (the `cohort` label is the rule's own),
-so an alert and the gate can never read different series, and an on-call engineer can
+as the gate sends it to Prometheus, for both cohorts at once (the query keeps `cohort`), so
+an alert and the gate can never read different series, and an on-call engineer can
 graph exactly what an alert saw. A ratio fills a zero numerator for a cohort that has
 traffic but no matching events yet (a counter gets a labelled series only on its first
 increment); otherwise "canary minus control" would vanish whenever the control had no
@@ -16,7 +16,7 @@ from typing import Any
 from synthmon import durations
 from synthmon.alerting.settings import BurnWindow
 from synthmon.policy import Criterion
-from synthmon.promql_templates import COHORTS
+from synthmon.promql_templates import BOTH_COHORTS
 from synthmon.rules import promql as q
 from synthmon.rules.model import RuleInputs
 
@@ -28,7 +28,10 @@ def series(inputs: RuleInputs, criterion_id: str, part: str, window: str | None 
 
 
 def phase_windows(inputs: RuleInputs) -> list[str]:
-    return q.by_length({p.duration for p in inputs.phases if durations.parse(p.duration) > 0})
+    """The phases' lengths as the policy writes them (an alert's `window` label), shortest
+    first; their series are recorded under the canonical name (60m as 1h)."""
+    return sorted({p.duration for p in inputs.phases if durations.parse(p.duration) > 0},
+                  key=lambda window: (durations.parse(window), window))
 
 
 def criterion_windows(inputs: RuleInputs, criterion_id: str) -> list[str]:
@@ -55,34 +58,41 @@ def ratio(numerator: str, denominator: str) -> str:
     return f"(\n  {numerator}\n  or 0 * {denominator}\n)\n/\n{denominator}"
 
 
-def _criterion_records(inputs: RuleInputs, criterion: Criterion, window: str
-                       ) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = []
-    for part in q.PARTS:
-        if part not in criterion.promql:
-            continue
-        for cohort in COHORTS:
-            rules.append({
-                "record": q.record_name(criterion, part, window),
-                "expr": criterion.query(part, cohort, window, inputs.route_regex),
-                "labels": {"cohort": cohort},
-            })
-    if "numerator" in criterion.promql:
-        rules.append({
-            "record": q.record_name(criterion, q.RATIO, window),
-            "expr": ratio(q.record_name(criterion, "numerator", window),
-                          q.record_name(criterion, "denominator", window)),
-        })
-    return rules
+class _Recorder:
+    """The recording rules, each query evaluated once: a part whose rendered PromQL was
+    already recorded under another criterion's name (the request total is the denominator of
+    five criteria) is recorded as a copy of that series, which costs Prometheus nothing."""
+
+    def __init__(self, inputs: RuleInputs) -> None:
+        self.inputs = inputs
+        self.rules: list[dict[str, Any]] = []
+        self._seen: dict[str, str] = {}  # rendered PromQL -> the record that holds it
+
+    def _record(self, name: str, expr: str) -> None:
+        earlier = self._seen.setdefault(expr, name)
+        self.rules.append({"record": name, "expr": expr if earlier == name else earlier})
+
+    def criterion(self, criterion: Criterion, window: str) -> None:
+        for part in q.PARTS:
+            if part in criterion.promql:
+                self._record(q.record_name(criterion, part, window), criterion.query(
+                    part, BOTH_COHORTS, q.canonical(window), self.inputs.route_regex))
+        if "numerator" in criterion.promql:
+            numerator = self._seen[criterion.query("numerator", BOTH_COHORTS,
+                                                   q.canonical(window), self.inputs.route_regex)]
+            denominator = self._seen[criterion.query(
+                "denominator", BOTH_COHORTS, q.canonical(window), self.inputs.route_regex)]
+            self._record(q.record_name(criterion, q.RATIO, window),
+                         ratio(numerator, denominator))
 
 
 def recording_rules(inputs: RuleInputs) -> list[dict[str, Any]]:
-    """Rules of one group run in order at one evaluation time, so the ratio reads the
-    numerator and denominator recorded just before it."""
-    rules: list[dict[str, Any]] = []
+    """Rules of one group run in order at one evaluation time, so a ratio (or a copy) reads
+    the series recorded just before it."""
+    recorder = _Recorder(inputs)
     for criterion in inputs.criteria.values():
         for window in criterion_windows(inputs, criterion.id):
-            rules.extend(_criterion_records(inputs, criterion, window))
+            recorder.criterion(criterion, window)
     for window in q.by_length(burn_windows(inputs.alerting.latency_burn)):
-        rules.extend(_criterion_records(inputs, inputs.latency_slo, window))
-    return rules
+        recorder.criterion(inputs.latency_slo, window)
+    return recorder.rules
