@@ -189,7 +189,7 @@ def test_argo_and_flagger_read_hold_go_and_rollback_as_the_docs_say(tmp_path):
     docs = manifests()
     db = tmp_path / "history.sqlite"
     store = HistoryStore(db)
-    store.prune()  # an empty store, as a monitor leaves it before its first run
+    store.create()  # an empty store, as a monitor leaves it before its first run
     (tmp_path / "token").write_text(TOKEN + "\n")
     schema = Draft202012Validator(
         json.loads((ROOT / "schemas" / "gate-verdict.schema.json").read_text()),

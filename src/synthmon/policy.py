@@ -6,6 +6,7 @@ Where it is found: the explicit path, else $SYNTH_POLICY, else ./canary-policy.y
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 
 from synthmon import durations
-from synthmon.json_schema import Draft202012Validator, best_match
+from synthmon.json_schema import Draft202012Validator, ValidationError, best_match
 from synthmon.promql_templates import render, route_regex
 from synthmon.schema_defaults import with_defaults
 
@@ -166,6 +167,11 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
 def _load(path: Path) -> Policy:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: not UTF-8 text (byte {exc.start} is "
+                          f"{exc.object[exc.start]:#04x}); save the policy as UTF-8") from exc
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise PolicyError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -214,6 +220,18 @@ def _field_name(data: dict[str, Any], path: list[Any]) -> str:
     return name or "(top level)"
 
 
+def _unknown_key(error: ValidationError) -> str:
+    """'unknown key 'windw' (did you mean 'window'?)', from an additionalProperties error."""
+    known = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    extras = [str(key) for key in instance if key not in known]
+    key = extras[0] if extras else "?"
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = (f"did you mean {close[0]!r}?" if close
+            else f"known keys: {', '.join(known) or 'none'}")
+    return f"unknown key {key!r} ({hint})"
+
+
 def validate_policy_data(data: dict[str, Any], source: str = "policy",
                          policy_path: Path | None = None) -> dict[str, Any]:
     """`data` with the schema's defaults filled in (a copy); PolicyError naming the field
@@ -221,7 +239,14 @@ def validate_policy_data(data: dict[str, Any], source: str = "policy",
     Schema cannot say). Errors name what the file says, before anything is filled in."""
     schema_path = find_schema_file(policy_path or Path(source))
     validator = _validator(schema_path)
-    error = best_match(validator.iter_errors(data))
+    errors = list(validator.iter_errors(data))
+    # A typo in a key is the likeliest cause of the rest (its 'required' error, say): first.
+    unknown = sorted((e for e in errors if e.validator == "additionalProperties"),
+                     key=lambda e: [str(p) for p in e.absolute_path])
+    if unknown:
+        field = _field_name(data, list(unknown[0].absolute_path))
+        raise PolicyError(f"{source}: {field}: {_unknown_key(unknown[0])}")
+    error = best_match(errors)
     if error is not None:
         field = _field_name(data, list(error.absolute_path))
         raise PolicyError(f"{source}: {field}: {error.message}")

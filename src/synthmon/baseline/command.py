@@ -18,6 +18,7 @@ from synthmon import durations
 from synthmon.baseline.collect import CollectError, Plan, collect
 from synthmon.client_settings import ClientSettings
 from synthmon.durations import Duration
+from synthmon.output_files import folder_problem
 from synthmon.policy import Policy, PolicyError, load_policy
 from synthmon.samples import Sample
 from synthmon.targets import TargetError, TargetSpec, down, health_report, resolve
@@ -146,6 +147,10 @@ def baseline_command(target: str | None, history_path: str | None, since: float,
         policy = load_policy(policy_path)
     except PolicyError as exc:
         raise click.ClickException(str(exc)) from exc
+    problem = folder_problem(Path(out_dir))
+    if problem is not None:  # said before any traffic is sent, not after
+        raise click.BadParameter(f"{out_dir}: cannot write the baseline there: {problem}",
+                                 param_hint="--out")
     critical = frozenset(policy.critical_endpoints())
     if history_path is not None:
         samples, meta = from_history(Path(history_path), since, cohort)

@@ -12,9 +12,12 @@ Rolling windows for the gate and the baseline are read from here. Why SQLite and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import closing
@@ -96,23 +99,76 @@ class HistoryStore:
 
     # -- connection -------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, create: bool = False) -> sqlite3.Connection:
+        """A connection to the store. `create`: a missing or empty file becomes a new store
+        (what the writers after a run do); otherwise the file must already be one. A file
+        that is something else is refused untouched, never given a schema."""
+        if not create and not self.path.is_file():
+            raise HistoryError(f"no history store at {self.path}: run the suite first (pytest)")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if create and not self.path.exists():
+                self._create_whole()
             conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise HistoryError(f"cannot open the history store {self.path}: {exc}") from exc
+        try:
             conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            version, tables = self._identify(conn, create)
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL with WAL: a power cut may lose the last commit, never corrupt the file;
             # a killed process loses nothing that was committed.
             conn.execute("PRAGMA synchronous=NORMAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version < _SCHEMA_VERSION:
+            if version < _SCHEMA_VERSION or not tables:
                 conn.executescript(_DDL)
                 conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             return conn
+        except HistoryError:
+            conn.close()
+            raise
         except sqlite3.Error as exc:
+            conn.close()
+            if "not a database" in str(exc):
+                raise HistoryError(f"{self.path} is not a synthmon history store (not an "
+                                   "SQLite database): pass the store the suite writes, "
+                                   "reports/history.sqlite") from exc
             raise HistoryError(f"cannot open the history store {self.path}: {exc}") from exc
+
+    def _create_whole(self) -> None:
+        """A new store appears whole or not at all: its schema is written in a file beside
+        it and linked into place, so a reader polling for it never meets an empty file
+        (which it would refuse). Of two writers creating it at once, one link wins."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            with closing(sqlite3.connect(tmp, isolation_level=None)) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_DDL)
+                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, self.path)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"),
+                             tmp.with_name(tmp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+    def _identify(self, conn: sqlite3.Connection, create: bool) -> tuple[int, set[str]]:
+        """The store's schema version and tables, read before anything is written; a
+        HistoryError for a file that is not (yet) a synthmon store."""
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        tables = {row[0] for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables and version == 0:
+            if create:
+                return version, tables  # new (or still empty): it becomes a store
+            raise HistoryError(f"{self.path} is empty, not a synthmon history store: pass "
+                               "the store the suite writes, reports/history.sqlite")
+        if not {"runs", "samples"} <= tables:
+            raise HistoryError(
+                f"{self.path} is not a synthmon history store (an SQLite database with "
+                f"tables {', '.join(sorted(tables)) or 'none'}): pass the store the suite "
+                "writes, reports/history.sqlite")
+        return version, tables
 
     # -- writing ----------------------------------------------------------------------
 
@@ -128,7 +184,7 @@ class HistoryStore:
             for s in samples
         ]
         ctx = run_context
-        with closing(self._connect()) as conn:
+        with closing(self._connect(create=True)) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(
@@ -157,7 +213,7 @@ class HistoryStore:
         transaction; `origin` says which command made it (gate, watch, serve)."""
         at = time.time() if evaluated_at is None else evaluated_at
         builds = decision.get("inputs", {}).get("canary_builds") or [""]
-        with closing(self._connect()) as conn:
+        with closing(self._connect(create=True)) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 cursor = conn.execute(
@@ -217,6 +273,12 @@ class HistoryStore:
         conn.execute("DELETE FROM decision_criteria WHERE decision_id IN "
                      "(SELECT id FROM decisions WHERE evaluated_at < ?)", (cutoff,))
         conn.execute("DELETE FROM decisions WHERE evaluated_at < ?", (cutoff,))
+
+    def create(self) -> None:
+        """Make the file an empty store now (a missing or empty file; anything else is
+        refused as `append` refuses it)."""
+        with closing(self._connect(create=True)):
+            pass
 
     def prune(self) -> None:
         """Drop what is older than the retention, outside of an append."""

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from synthmon.history import DEFAULT_RETENTION_DAYS, HistoryError, HistoryStore
+from synthmon.output_files import folder_problem
 from synthmon.reports import allure_support, junit
 from synthmon.reports.collect import Collector
 from synthmon.reports.summary import (
@@ -81,6 +82,10 @@ class ReportsPlugin:
             run_dir = (self.workerinput.get(WORKERINPUT_REPORTS) or {}).get("run_dir")
             self.run_dir = Path(run_dir) if run_dir else None
         elif self.settings.enabled:
+            problem = folder_problem(self.settings.base_dir)
+            if problem is not None:
+                raise pytest.UsageError(f"--reports-dir={self.settings.base_dir}: cannot "
+                                        f"write the reports there: {problem}")
             self.run_dir = self.settings.base_dir / self.context.run_id
         if self.run_dir is not None:
             config.stash[RUN_DIR_KEY] = self.run_dir

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from synthmon.durations import Duration
+from synthmon.output_files import write_text_file
 from synthmon.policy import PolicyError, load_policy
 from synthmon.rules.build import build_rules, to_yaml
 
@@ -14,8 +15,8 @@ from synthmon.rules.build import build_rules, to_yaml
 @click.command("rules")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
               help="Policy file (default: $SYNTH_POLICY or ./canary-policy.yaml).")
-@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the rule file here instead of stdout.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Write the rule file here instead of stdout (its folder must exist).")
 @click.option("--window", type=Duration("10s", "1d"), default=None,
               help="Override the policy's rolling window, e.g. 10m (10s to 1d).")
 @click.option("--runbook-url", default=None,
@@ -47,7 +48,7 @@ def rules_command(policy_path: str | None, out: str | None, window: float | None
     if out is None:
         click.echo(text, nl=False)
         return
-    Path(out).write_text(text, encoding="utf-8")
+    write_text_file(Path(out), text, "the rule file")
     click.echo(f"synthmon rules: wrote {out}", err=True)
 
 
@@ -57,9 +58,13 @@ def _update_runbook(path: Path, policy_path: str | None) -> None:
     try:
         before = path.read_text(encoding="utf-8")
         after = render(before, load_policy(policy_path))
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"cannot read {path}: not UTF-8 text") from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (PolicyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     if after != before:
-        path.write_text(after, encoding="utf-8")
+        write_text_file(path, after)
     click.echo(f"synthmon rules: {path} {'updated' if after != before else 'already current'}",
                err=True)
