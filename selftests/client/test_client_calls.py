@@ -91,7 +91,7 @@ def test_a_wrong_status_fails_with_what_came_back(make_client):
     assert str(failed.value) == (f"{CHECK}: GET /health expected 200, got 502 (text/html page "
                                  "titled '502 Bad Gateway') [synthetic id run-1.x-x.1]")
     sample = recorded.samples[0]
-    assert sample.status == 502 and sample.error_type == "502" and sample.schema_ok is False
+    assert sample.status == 502 and sample.error_type == "http-5xx" and sample.schema_ok is False
 
 
 def test_a_body_that_breaks_the_schema_fails_naming_the_path(make_client):

@@ -86,7 +86,7 @@ def test_the_budget_verdict_is_degraded_then_over_limit(schemas):
 def test_an_unexpected_error_answer_is_labelled_and_its_problem_body_checked(schemas):
     j = judge(503, "application/problem+json", PROBLEM, expected=frozenset({200}),
               schema="health", schemas=schemas, total_ms=1.0, budget=BUDGET)
-    assert not j.passed and j.error_type == "503"
+    assert not j.passed and j.error_type == "http-5xx"
     assert j.schema_name == PROBLEM_SCHEMA and j.schema_ok is True
 
 

@@ -97,7 +97,7 @@ def test_a_call_that_may_not_be_retried_is_sent_once():
 
 def test_the_clock_runs_until_the_body_has_arrived():
     with serving(scripted(pause=0.3)) as url:
-        attempt = transport()[0].attempt(prepared(url))
+        attempt = transport()[0].attempt(prepared(url), time.monotonic() + 10)
     assert attempt.content == b'{"ok": true}' and attempt.ttfb_ms is not None
     assert attempt.total_ms - attempt.ttfb_ms >= 250, attempt
 

@@ -207,9 +207,9 @@ def test_resource_defaults_and_environment_overrides(monkeypatch: pytest.MonkeyP
 def test_summary_from_constructed_samples_is_valid() -> None:
     samples = [sample(n) for n in range(1, 21)] + [
         sample(21, status=None, total_ms=0.0, ttfb_ms=None, schema_ok=None, trace_id="",
-               span_id="", error_type="target-down", attempts=0),
+               span_id="", error_type="no-answer", attempts=0),
         sample(22, status=500, schema_ok=False, schema_error="problem: at $: jane@x.example",
-               budget_verdict="over_limit")]
+               budget_verdict="over_limit", error_type="http-5xx")]
     checks = [CheckOutcome("tests/synthetic/test_b2c.py::test_flow", "failed", 0.5, "b2c", True,
                            "boom", [s.synthetic_id for s in samples], [samples[-1].synthetic_id])]
     summary = build_summary(CTX, checks, samples, CTX.started_at + 3, 1,
@@ -218,7 +218,10 @@ def test_summary_from_constructed_samples_is_valid() -> None:
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     assert [e.message for e in validator.iter_errors(summary)] == []
-    assert summary["totals"]["server_errors"] == 2 and summary["totals"]["schema_failures"] == 1
+    # a 5xx is what a server answered; the call that got no answer is counted apart
+    totals = summary["totals"]
+    assert (totals["server_errors"], totals["no_answer"], totals["schema_failures"]) == (1, 1, 1)
+    assert totals["error_types"] == {"no-answer": 1, "http-5xx": 1}
     assert "jane@x.example" not in json.dumps(summary)
     endpoint = summary["endpoints"]["GET /api/v1/scholarships"]
     assert endpoint["count"] == 22

@@ -27,6 +27,8 @@ class ClientSettings:
     retries: int  # idempotent calls only, on no answer and on 502/503/504
     backoff_base_s: float
     backoff_max_s: float
+    deadline_s: float  # one call, retries included, whatever the server does
+    max_body_bytes: int
 
     @classmethod
     def from_policy(cls, policy: Policy | Mapping[str, Any]) -> ClientSettings:

@@ -18,6 +18,21 @@ PHASES = ("dns", "connect", "tls", "ttfb", "transfer")  # Sample.phases, in the 
 
 BudgetVerdict = Literal["ok", "degraded", "over_limit"]
 
+# What went wrong with a call (Sample.error_type; None when nothing did). A 5xx is only what
+# a server answered with a 5xx: a call that got no complete answer is one of NO_ANSWER.
+HTTP_5XX = "http-5xx"  # answered with a 5xx the check did not expect
+HTTP_4XX = "http-4xx"  # answered with a 4xx the check did not expect
+UNEXPECTED_STATUS = "unexpected-status"  # another status it did not expect (200 for a 401)
+SCHEMA = "schema"  # the answer's body breaks its schema (or is not JSON)
+BODY_TOO_LARGE = "body-too-large"  # the body passed client.max_body_bytes; reading stopped
+NO_ANSWER = "no-answer"  # refused, reset, timed out, closed mid-body, or not sent (target down)
+DEADLINE = "deadline"  # no complete answer within client.deadline_s
+WRONG_BUILD = "wrong-build"  # not sent: the target serves another build than --expect-build
+ERROR_TYPES = (HTTP_5XX, HTTP_4XX, UNEXPECTED_STATUS, SCHEMA, BODY_TOO_LARGE, NO_ANSWER,
+               DEADLINE, WRONG_BUILD)
+# Calls that could not be completed: availability counts them as it counts a 5xx.
+INCOMPLETE = frozenset({NO_ANSWER, DEADLINE, BODY_TOO_LARGE})
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:
@@ -46,7 +61,7 @@ class Sample:
     critical: bool = False
     expected_status: int | None = None  # what the check expected; 4xx it expected is a user error
     attempts: int = 1  # > 1 means it passed only after a retry: flaky
-    error_type: str | None = None  # e.g. "timeout", "ConnectionError", "500"
+    error_type: str | None = None  # one of ERROR_TYPES, None when the call went as expected
     # members no schema names ('$.items[*].recommended'): an additive change, never a failure
     schema_drift: tuple[str, ...] = ()
     # dns, connect, tls, ttfb, transfer (ms): on the one call per check made over a fresh
@@ -66,6 +81,7 @@ class Sample:
             values["schema_drift"] = tuple(values["schema_drift"])
         else:
             values.pop("schema_drift", None)
+        values["error_type"] = known_error_type(values.get("error_type"), values.get("status"))
         return cls(**values)
 
     @property
@@ -74,7 +90,27 @@ class Sample:
 
     @property
     def is_server_error(self) -> bool:
-        return self.status is None or self.status >= 500
+        """The server answered with a 5xx (expected or not)."""
+        return self.status is not None and self.status >= 500
+
+    @property
+    def is_incomplete(self) -> bool:
+        """The call got no complete answer: no answer at all, none within the deadline, or a
+        body over the cap."""
+        return self.error_type in INCOMPLETE
+
+
+def known_error_type(error_type: str | None, status: int | None) -> str | None:
+    """Samples recorded before error types said what happened (history stores and summaries
+    written earlier) named an exception, "timeout", "target-down" or the status: read as
+    today's types, so a no-answer of last week is not counted as a 5xx nor forgotten."""
+    if error_type is None or error_type in ERROR_TYPES:
+        return error_type
+    if status is None:
+        return NO_ANSWER
+    if status >= 500:
+        return HTTP_5XX
+    return HTTP_4XX if status >= 400 else UNEXPECTED_STATUS
 
 
 def phase_medians(samples: Iterable[Sample]) -> dict[str, float] | None:

@@ -107,11 +107,13 @@ def history_command(ctx: click.Context, db_path: Path | None, since: str, until:
         return
     runs = len({s.run_id for s in samples})
     click.echo(f"{len(samples)} samples from {runs} run(s)")
-    header = f"{'endpoint':<52} {'n':>6} {'5xx':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+    header = (f"{'endpoint':<52} {'n':>6} {'5xx':>5} {'none':>5} {'p50 ms':>8} {'p95 ms':>8} "
+              f"{'p99 ms':>8}")
     click.echo(header)
     for name, row in sorted(stats.items()):
         click.echo(f"{name:<52} {row['count']:>6} {row['server_errors']:>5} "
-                   f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f}")
+                   f"{row['no_answer']:>5} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
+                   f"{row['p99_ms']:>8.1f}")
 
 
 @history_command.command("decisions")

@@ -29,7 +29,9 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def endpoint_stats(samples: Iterable[Sample]) -> dict[str, dict[str, Any]]:
-    """{"GET /health": {count, server_errors, schema_failures, over_budget, p50_ms, ...}}."""
+    """{"GET /health": {count, server_errors, no_answer, schema_failures, over_budget,
+    p50_ms, ...}}: a 5xx is what a server answered; a call without a complete answer is
+    counted apart."""
     groups: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         groups[sample.endpoint].append(sample)
@@ -42,6 +44,7 @@ def endpoint_stats(samples: Iterable[Sample]) -> dict[str, dict[str, Any]]:
             "critical": any(s.critical for s in group),
             "count": len(group),
             "server_errors": sum(1 for s in group if s.is_server_error),
+            "no_answer": sum(1 for s in group if s.is_incomplete),
             "schema_failures": sum(1 for s in group if s.schema_ok is False),
             "over_budget": sum(1 for s in group if s.budget_verdict != "ok"),
             "budget_ms": group[0].budget_ms,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,11 @@ def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list
             "flaky": sum(1 for c in check_list if c["flaky"]),
             "requests": len(samples),
             "server_errors": sum(1 for s in samples if s.is_server_error),
+            "no_answer": sum(1 for s in samples if s.is_incomplete),
             "schema_failures": sum(1 for s in samples if s.schema_ok is False),
             "over_budget": sum(1 for s in samples if s.budget_verdict != "ok"),
             "schema_drift": sum(1 for s in samples if s.schema_drift),
+            "error_types": dict(Counter(s.error_type for s in samples if s.error_type)),
         },
         "checks": check_list,
         "requests": [scrubbed_sample(s) for s in samples],

@@ -51,16 +51,17 @@ def render_summary(collector: Collector, context: RunContext,
     outcome = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n)
     yield f"checks: {outcome or 'none'}; requests: {len(collector.samples)}"
     if stats:
-        yield f"{'endpoint':<50} {'n':>4} {'5xx':>4} {'p50':>7} {'p95':>7} {'p99':>7} {'budget':>7}"
+        yield (f"{'endpoint':<45} {'n':>4} {'5xx':>4} {'none':>4} {'p50':>7} {'p95':>7} "
+               f"{'p99':>7} {'budget':>7}")
         rows = sorted(stats.items(), key=lambda kv: -kv[1]["p95_ms"])
         for name, row in rows[:_MAX_ROWS]:
             flag = " !" if row["over_budget"] else ""
-            yield (f"{name[:50]:<50} {row['count']:>4} {row['server_errors']:>4} "
-                   f"{row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} {row['p99_ms']:>7.1f} "
-                   f"{row['budget_ms']:>7.0f}{flag}")
+            yield (f"{name[:45]:<45} {row['count']:>4} {row['server_errors']:>4} "
+                   f"{row['no_answer']:>4} {row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} "
+                   f"{row['p99_ms']:>7.1f} {row['budget_ms']:>7.0f}{flag}")
         if len(rows) > _MAX_ROWS:
             yield f"... {len(rows) - _MAX_ROWS} more endpoints in summary.json"
-        yield "(ms; '!' = some calls over budget)"
+        yield "(ms; 5xx: answered with a 5xx; none: no complete answer; '!': over budget)"
         yield from _drift_lines(stats)
         yield from _phase_line(collector.samples)
     for sample in degraded[:_MAX_DEGRADED]:

@@ -25,22 +25,29 @@ from synthmon.client_settings import ClientSettings
 from synthmon.policy import Budget
 from synthmon.privacy import register_secret
 from synthmon.run_context import RunContext
-from synthmon.samples import Sample
+from synthmon.samples import HTTP_4XX, HTTP_5XX, NO_ANSWER, Sample
 from synthmon.suite import messages
 from synthmon.suite.budgets import Budgets
+from synthmon.suite.deadline import WatchedAdapter
 from synthmon.suite.exchange import Exchange, register_body_secrets
 from synthmon.suite.judging import Judgement, expected_statuses, judge
 from synthmon.suite.messages import CallName
 from synthmon.suite.response import UNSET, ApiResponse
 from synthmon.suite.schemas import SchemaStore
-from synthmon.suite.sending import RETRY_METHODS, Attempt, Transport
+from synthmon.suite.sending import RETRY_METHODS, Attempt, Failure, Sent, Transport
 from synthmon.suite.tracing import CallTrace, client_span
 
 __all__ = ["ApiClient", "ApiResponse", "ClientCore", "ClientSettings", "TargetDown"]
 
 
 class TargetDown(Exception):
-    """The target did not answer at all; later calls fail at once instead of timing out."""
+    """The target cannot be measured: later calls fail at once, unsent, instead of each
+    timing out. `error_type` is what their samples record: NO_ANSWER when it did not
+    answer, WRONG_BUILD when it serves another build than the run expects."""
+
+    def __init__(self, message: str, error_type: str = NO_ANSWER) -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 class ClientCore:
@@ -68,7 +75,7 @@ class ClientCore:
         self.current_check = current_check
         self.record = record
         self.ca_bundle = ca_bundle  # None: the public roots (synthmon.suite.trust)
-        self.down: str | None = None  # why the target is considered down
+        self.down: TargetDown | None = None  # why the target cannot be measured
         self._seq: dict[str, int] = {}
         # requests re-reads proxy variables and .netrc on every call when trust_env is on
         # (about half of its per-call overhead); only pay for that when a proxy is set.
@@ -78,6 +85,9 @@ class ClientCore:
     def new_session(self) -> requests.Session:
         session = requests.Session()
         session.trust_env = self.use_env
+        adapter = WatchedAdapter()  # connections the deadline's watchdog can cut
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
         session.headers.update(self.settings.headers)
         return session
 
@@ -176,7 +186,7 @@ class ApiClient:
                                        fresh=fresh)
             last = sent.last
             if last.failure is not None or last.response is None:
-                self._no_answer(call, trace, prepared, sent.attempts, last, checked)
+                self._incomplete(call, trace, prepared, sent, checked)
             raw = last.response
             if learn is not None:
                 learn(raw.status_code, last.content)
@@ -202,12 +212,13 @@ class ApiClient:
         call = _Call(context, CallName(check, method, route, synthetic_id),
                      core.budgets.for_endpoint(method, route), expected)
         if core.down is not None:
-            self._not_sent(call, messages.not_sent_down(call.name, core.down))
+            self._not_sent(call, core.down.error_type,
+                           messages.not_sent_down(call.name, str(core.down)))
         try:
             base = core.base_url()
         except TargetDown as exc:
-            core.down = str(exc)
-            self._not_sent(call, messages.not_sent(call.name, str(exc)))
+            core.down = exc
+            self._not_sent(call, exc.error_type, messages.not_sent(call.name, str(exc)))
         return call, base
 
     @staticmethod
@@ -230,24 +241,27 @@ class ApiClient:
         return requests.Request(call.name.method, url, params={**(params or {}), "e2e": "1"},
                                 headers=request_headers, **body)
 
-    def _not_sent(self, call: _Call, sentence: str) -> NoReturn:
-        self.core.record(call.sample(None, 0, None, None, error_type="target-down"), None)
+    def _not_sent(self, call: _Call, error_type: str, sentence: str) -> NoReturn:
+        self.core.record(call.sample(None, 0, None, None, error_type=error_type), None)
         pytest.fail(sentence, pytrace=False)
 
-    def _no_answer(self, call: _Call, trace: CallTrace, prepared: requests.PreparedRequest,
-                   attempts: int, last: Attempt, checked: bool) -> NoReturn:
-        failure = last.failure
-        error_type = failure.error_type if failure else "error"
-        reason = failure.reason if failure else "no response"
-        trace.span.set_attribute("error.type", error_type)
-        trace.span.set_status(Status(StatusCode.ERROR, reason))
-        self.core.record(call.sample(trace, attempts, last, None, error_type=error_type),
+    def _incomplete(self, call: _Call, trace: CallTrace, prepared: requests.PreparedRequest,
+                    sent: Sent, checked: bool) -> NoReturn:
+        """No complete answer: no answer, none by the deadline, or a body over the cap."""
+        last = sent.last
+        failure = last.failure or Failure(NO_ANSWER, "no response")
+        headers = last.response.headers if last.response is not None else None
+        trace.span.set_attribute("error.type", failure.error_type)
+        trace.span.set_status(Status(StatusCode.ERROR, failure.reason))
+        self.core.record(call.sample(trace, sent.attempts, last, None,
+                                     error_type=failure.error_type),
                          Exchange(call.name.method, call.name.route, prepared.url or "",
-                                  prepared.headers, prepared.body, None, None, None))
+                                  prepared.headers, prepared.body, last.status, headers, None))
+        ended = messages.outcome(failure.error_type, failure.reason, sent.attempts,
+                                 None if last.response is None else last.response.status_code)
         if not checked:
-            raise TargetDown(messages.probe_no_answer(call.name, attempts, reason))
-        pytest.fail(messages.no_answer(call.name, call.expected, attempts, reason),
-                    pytrace=False)
+            raise TargetDown(messages.probe_incomplete(call.name, ended))
+        pytest.fail(messages.incomplete(call.name, call.expected, ended), pytrace=False)
 
 
 class _Call:
@@ -266,7 +280,7 @@ class _Call:
     def sample(self, trace: CallTrace | None, attempts: int, last: Attempt | None,
                judgement: Judgement | None, error_type: str | None = None) -> Sample:
         context, name, budget = self.context, self.name, self.budget
-        status = None if judgement is None or last is None else last.status
+        status = None if last is None else last.status
         expected = self.expected
         return Sample(
             run_id=context.run_id, check=name.check, method=name.method, route=name.route,
@@ -299,9 +313,12 @@ def _mark_span(trace: CallTrace, status: int, judgement: Judgement,
         # blackbox_exporter's phases (resolve=dns, processing=ttfb)
         trace.span.set_attributes({f"synthmon.http.phase.{name}_ms": value
                                    for name, value in phases.items()})
-    if not judgement.passed:
+    if judgement.error_type is not None:
         trace.span.set_status(Status(StatusCode.ERROR))
-        trace.span.set_attribute("error.type", judgement.error_type or "schema")
+        # The HTTP semantic conventions: an error status is named by its code.
+        http_error = judgement.error_type in (HTTP_4XX, HTTP_5XX)
+        trace.span.set_attribute("error.type", str(status) if http_error
+                                 else judgement.error_type)
 
 
 def _schema_error(judgement: Judgement | None) -> str | None:

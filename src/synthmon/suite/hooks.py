@@ -24,7 +24,7 @@ from synthmon.outcomes import FLAKY_PROPERTY
 from synthmon.policy import Policy, PolicyError
 from synthmon.privacy import register_environment_secrets
 from synthmon.run_context import RUN_CONTEXT_KEY, RunContext
-from synthmon.samples import SAMPLE_PROPERTY, Sample
+from synthmon.samples import NO_ANSWER, SAMPLE_PROPERTY, WRONG_BUILD, Sample
 from synthmon.sandbox_process import SandboxProcess, SandboxStartError, spawn_sandbox
 from synthmon.suite.budgets import Budgets
 from synthmon.suite.client import ClientCore, ClientSettings, TargetDown
@@ -123,7 +123,9 @@ class SynthmonSuite:
 
     def _base_url(self) -> str:
         if self.start is not None and self.start.target_error is not None:
-            raise TargetDown(self.start.target_error)
+            # what the unsent calls' samples record: a wrong build, or a target down
+            raise TargetDown(self.start.target_error,
+                             WRONG_BUILD if self.start.stop else NO_ANSWER)
         return self._context_of_calls().target
 
     # --- the client's per-process part ------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from synthmon.policy import Budget
-from synthmon.samples import BudgetVerdict
+from synthmon.samples import HTTP_4XX, HTTP_5XX, SCHEMA, UNEXPECTED_STATUS, BudgetVerdict
 from synthmon.suite.budgets import verdict
 from synthmon.suite.schemas import SchemaStore, SchemaVerdict
 
@@ -85,7 +85,17 @@ def judge(status: int, content_type: str, content: bytes, *, expected: frozenset
     return Judgement(
         status_ok=status_ok, schema_name=schema_name,
         schema_error=checked.problem if checked else None,
-        error_type=None if status < 400 or status_ok else str(status),
+        error_type=error_type_of(status, status_ok, checked.problem if checked else None),
         budget_verdict=verdict(total_ms, budget),
         schema_drift=checked.drift if checked else (),
     )
+
+
+def error_type_of(status: int, status_ok: bool, schema_error: str | None) -> str | None:
+    """What was wrong with an answer: its status first (a 5xx is a 5xx, whatever its body),
+    then its body."""
+    if not status_ok:
+        if status >= 500:
+            return HTTP_5XX
+        return HTTP_4XX if status >= 400 else UNEXPECTED_STATUS
+    return SCHEMA if schema_error is not None else None

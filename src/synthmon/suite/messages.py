@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import requests
 
 from synthmon.client_settings import ClientSettings
+from synthmon.samples import BODY_TOO_LARGE, DEADLINE
 
 JSON_TYPES = ("application/json", "application/problem+json")
 _TITLE = re.compile(rb"<title>(.{0,80}?)</title>", re.I | re.S)
@@ -47,8 +48,8 @@ def expected_text(expected: frozenset[int]) -> str:
     return " or ".join(str(s) for s in sorted(expected))
 
 
-def no_answer_reason(exc: Exception, settings: ClientSettings) -> str:
-    """Why a request got no answer, in a clause: 'connection refused'."""
+def no_answer_reason(exc: BaseException, settings: ClientSettings) -> str:
+    """Why a request got no answer (no response headers), in a clause: 'connection refused'."""
     if isinstance(exc, requests.ConnectTimeout):
         return f"connect timed out after {settings.connect_timeout_s:g} s"
     if isinstance(exc, requests.Timeout):
@@ -58,10 +59,57 @@ def no_answer_reason(exc: Exception, settings: ClientSettings) -> str:
         detail = match.group(1) if match else type(exc).__name__
         return f"the TLS handshake failed ({detail}); see the certificate check"
     if isinstance(exc, requests.ConnectionError):
-        if "refused" in str(exc).lower():
+        text = str(exc).lower()
+        if "refused" in text:
             return "connection refused"
+        if "reset" in text:
+            return "connection reset"
+        if "remotedisconnected" in text or "without response" in text:
+            return "the connection closed before any answer"
         return f"connection failed ({type(exc).__name__})"
     return f"{type(exc).__name__}: {str(exc)[:160]}"
+
+
+def body_cut_short(exc: BaseException, status: int, received: int, announced: int | None,
+                   settings: ClientSettings) -> str:
+    """Why an answer whose headers came has no complete body: 'a 200 answer, then the
+    connection closed after 312 bytes of its body (Content-Length 1000)'."""
+    if isinstance(exc, requests.Timeout | TimeoutError):
+        return (f"a {status} answer, then its body stopped: read timed out after "
+                f"{settings.read_timeout_s:g} s with {_bytes(received)} of it received")
+    length = f" (Content-Length {announced})" if announced is not None else ""
+    return (f"a {status} answer, then the connection closed after {_bytes(received)} of its "
+            f"body{length}")
+
+
+def _bytes(count: int) -> str:
+    return "1 byte" if count == 1 else f"{count} bytes"
+
+
+def past_deadline(deadline_s: float, received: int | None) -> str:
+    """'no complete answer within 10 s: 312 bytes received' (None: no headers came)."""
+    got = "no response headers" if received is None else f"{_bytes(received)} received"
+    return f"no complete answer within {deadline_s:g} s: {got}"
+
+
+def too_large(received: int, announced: int | None, cap: int) -> str:
+    if received == 0 and announced is not None:
+        return (f"its Content-Length {announced} is over the {cap}-byte cap "
+                "(client.max_body_bytes): the body was not read")
+    return (f"its body is over the {cap}-byte cap (client.max_body_bytes): reading stopped "
+            f"after {received} bytes")
+
+
+def outcome(error_type: str, reason: str, attempts: int, status: int | None) -> str:
+    """How a call without a complete answer ended, as the tail of a sentence; `status`:
+    that of the response headers, when they came."""
+    if error_type == BODY_TOO_LARGE:
+        return f"got {status}, but {reason}"
+    if error_type == DEADLINE:
+        return f"got {reason} ({attempts} attempt(s))"
+    if status is not None:  # the headers came, the body did not
+        return f"got no complete answer after {attempts} attempt(s): {reason}"
+    return f"got no answer after {attempts} attempt(s): {reason}"
 
 
 def content_type_of(headers: requests.structures.CaseInsensitiveDict[str]) -> str:
@@ -101,15 +149,14 @@ def not_sent(name: CallName, why: str) -> str:
     return f"{name.where} was not sent: {why}"
 
 
-def no_answer(name: CallName, expected: frozenset[int], attempts: int, reason: str) -> str:
-    return (f"{name.where} expected {expected_text(expected)}, got no answer after "
-            f"{attempts} attempt(s): {reason} {name.tag}")
+def incomplete(name: CallName, expected: frozenset[int], ended: str) -> str:
+    """`ended`: outcome(...): 'got no answer after 3 attempt(s): connection refused'."""
+    return f"{name.where} expected {expected_text(expected)}, {ended} {name.tag}"
 
 
-def probe_no_answer(name: CallName, attempts: int, reason: str) -> str:
+def probe_incomplete(name: CallName, ended: str) -> str:
     """For the probe of the target, which names no check."""
-    return (f"{name.method} {name.route} got no answer after {attempts} attempt(s): "
-            f"{reason} {name.tag}")
+    return f"{name.method} {name.route} {ended} {name.tag}"
 
 
 def wrong_status(name: CallName, expected: frozenset[int], status: int, content_type: str,

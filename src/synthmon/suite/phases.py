@@ -2,9 +2,10 @@
 connect, tls, ttfb (the request written, waiting for the headers) and transfer (the body).
 
 Pooled connections hide every handshake after the first, so one call per check goes over a
-fresh connection of its own (a throwaway adapter whose connections time their set-up) and
-the rest keep the pool. The phases add up to the call's total: dns + connect + tls is the
-connection set-up, ttfb the rest of the time to the headers, transfer the body.
+fresh connection of its own (a throwaway adapter whose connections time their set-up, and
+which the call's deadline cuts like any other) and the rest keep the pool. The phases add
+up to the call's total: dns + connect + tls is the connection set-up, ttfb the rest of the
+time to the headers, transfer the body.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
 
 from synthmon.samples import PHASES
+from synthmon.suite.deadline import WatchedHTTPConnection, WatchedHTTPSConnection
 
 
 def _timed_new_conn(conn: HTTPConnection, new_conn: Callable[[], socket.socket]
@@ -41,7 +43,7 @@ def _timed_new_conn(conn: HTTPConnection, new_conn: Callable[[], socket.socket]
                   "connect": (time.perf_counter() - looked_up) * 1000.0, "tls": 0.0}
 
 
-class TimedHTTPConnection(HTTPConnection):
+class TimedHTTPConnection(WatchedHTTPConnection):
     setup_ms: dict[str, float]
 
     def _new_conn(self) -> socket.socket:
@@ -49,7 +51,7 @@ class TimedHTTPConnection(HTTPConnection):
         return sock
 
 
-class TimedHTTPSConnection(HTTPSConnection):
+class TimedHTTPSConnection(WatchedHTTPSConnection):
     setup_ms: dict[str, float]
 
     def _new_conn(self) -> socket.socket:

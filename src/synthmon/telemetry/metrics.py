@@ -17,7 +17,7 @@ from opentelemetry.metrics import Meter
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from synthmon.samples import Sample
+from synthmon.samples import HTTP_4XX, HTTP_5XX, Sample
 from synthmon.telemetry.resource import METRIC_RUN_KEYS
 
 DURATION = "http.client.request.duration"
@@ -34,8 +34,9 @@ DNS_LOOKUP = "dns.lookup.duration"  # the semantic conventions' own name for the
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.12, 0.15, 0.25, 0.5, 0.75,
                     1.0, 2.5, 5.0, 7.5, 10.0)
 
+ERROR_TYPE = "synthmon.error.type"
 _HTTP_KEYS = {"http.request.method", "url.template", "http.response.status_code",
-              "server.address", "server.port", "error.type", "synthmon.critical"}
+              "server.address", "server.port", "error.type", ERROR_TYPE, "synthmon.critical"}
 _CHECK_KEYS = {"test.case.name", "test.suite.name", "test.case.result.status"}
 
 
@@ -72,10 +73,15 @@ def http_attributes(sample: Sample) -> dict[str, Any]:
     }
     if sample.status is not None:
         attrs["http.response.status_code"] = sample.status
-    if sample.error_type:
+    if sample.error_type in (HTTP_4XX, HTTP_5XX) or (
+            sample.error_type is None and sample.status is not None and sample.status >= 500):
+        attrs["error.type"] = str(sample.status)  # the semantic conventions: the status code
+    elif sample.error_type:
         attrs["error.type"] = sample.error_type
-    elif sample.status is not None and sample.status >= 500:
-        attrs["error.type"] = str(sample.status)
+    if sample.error_type:
+        # what went wrong, in synthmon's bounded set (no-answer, deadline, http-5xx, ...), so
+        # a query can count calls without a complete answer apart from 5xx answers
+        attrs[ERROR_TYPE] = sample.error_type
     return attrs
 
 

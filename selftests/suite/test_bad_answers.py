@@ -1,0 +1,91 @@
+"""Targets whose answers never complete: the suite as QA runs it ends by the policy's
+deadline with one sentence saying what happened, and the reports record the error type."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+from suite_harness import REPO, _clean_env, closed_port_url, run_suite
+from support.bad_servers import closing_mid_body, huge_body, raw_server, trickling_body
+
+pytestmark = pytest.mark.slow
+
+
+def policy_with(tmp_path: Path, **client: object) -> str:
+    policy = yaml.safe_load((REPO / "canary-policy.yaml").read_text())
+    policy["client"].update(client)
+    path = tmp_path / "canary-policy.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    return f"--policy={path}"
+
+
+def samples(reports: Path) -> list[dict[str, object]]:
+    summary = json.loads(next(reports.glob("*/summary.json")).read_text())
+    return summary["requests"]
+
+
+def test_a_body_trickling_a_byte_every_2_s_ends_at_the_deadline(tmp_path):
+    reports = tmp_path / "reports"
+    with raw_server(trickling_body(every_s=2.0)) as url:
+        run = run_suite(url, "-m", "health", policy_with(tmp_path, deadline_s=3),
+                        reports_dir=str(reports))
+    assert run.returncode == 1, run.output
+    assert f"test_health_is_ok: GET /health was not sent: the target {url} is down: GET " \
+        "/health got no complete answer within 3 s: 1 byte received (1 attempt(s))" \
+        in run.output, run.output
+    assert "Timeout" not in run.output and "stack" not in run.output.lower(), run.output
+    assert run.seconds < 25, run.seconds  # one deadline, then the target is known down
+    kinds = [s["error_type"] for s in samples(reports)]
+    assert kinds[0] == "deadline" and set(kinds[1:]) <= {"no-answer"}, kinds
+
+
+def test_a_connection_closed_mid_body_says_after_how_many_bytes(tmp_path):
+    reports = tmp_path / "reports"
+    with raw_server(closing_mid_body(sent=312, announced=1000)) as url:
+        run = run_suite(url, "-k", "health_is_ok", reports_dir=str(reports))
+    assert run.returncode == 1, run.output
+    assert "a 200 answer, then the connection closed after 312 bytes of its body " \
+        "(Content-Length 1000)" in run.output, run.output
+    assert "ChunkedEncodingError" not in run.output and "IncompleteRead" not in run.output
+    assert {s["error_type"] for s in samples(reports)} == {"no-answer"}
+
+
+def test_a_50_mb_answer_is_refused_without_taking_the_memory(tmp_path):
+    reports = tmp_path / "reports"
+    with raw_server(huge_body(50 * 2**20, announce=False)) as url:
+        command = [sys.executable, "-m", "pytest", "--target", url, "-p", "no:cacheprovider",
+                   "-q", "-k", "health_is_ok", f"--reports-dir={reports}"]
+        proc = subprocess.Popen(command, cwd=REPO, env=_clean_env(None),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        peak = 0
+        watched = psutil.Process(proc.pid)
+        started = time.monotonic()
+        while proc.poll() is None and time.monotonic() - started < 60:
+            try:
+                peak = max(peak, watched.memory_info().rss)
+            except psutil.Error:
+                break
+            time.sleep(0.02)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, output
+    assert "GET /health got 200, but its body is over the 4194304-byte cap " \
+        "(client.max_body_bytes): reading stopped after" in output, output
+    assert peak < 250 * 2**20, f"the run peaked at {peak / 2**20:.0f} MiB"
+    assert {s["error_type"] for s in samples(reports)} == {"body-too-large"}
+
+
+def test_a_refusing_port_is_no_answer_never_a_5xx(tmp_path):
+    reports = tmp_path / "reports"
+    run = run_suite(closed_port_url(), "-m", "health", reports_dir=str(reports))
+    assert run.returncode == 1, run.output
+    summary = json.loads(next(reports.glob("*/summary.json")).read_text())
+    assert {s["error_type"] for s in summary["requests"]} == {"no-answer"}
+    assert summary["totals"]["server_errors"] == 0
+    assert summary["totals"]["no_answer"] == len(summary["requests"]) > 0
