@@ -135,7 +135,7 @@ def test_the_run_level_test_needs_enough_runs_to_reach_alpha(policy):
 def _unreachable(samples):
     from dataclasses import replace
 
-    return [replace(s, status=None, schema_ok=None, error_type="ConnectionError")
+    return [replace(s, status=None, schema_ok=None, error_type="no-answer")
             for s in samples]
 
 
@@ -145,8 +145,22 @@ def test_a_canary_failing_every_call_rolls_back_before_the_minimum_sample(policy
     canary = _unreachable(make_samples(46, "canary", 2))
     d = gate(policy, canary, make_samples(46, "control", 3), elapsed=5.0)
     assert d.verdict == "rollback" and d.exit_code == 1, d.summary
-    assert d.by_id("http_5xx_rate").verdict == "rollback"
-    assert "46/46" in d.by_id("http_5xx_rate").reason
+    no_answer = d.by_id("no_answer_rate")
+    assert no_answer.verdict == "rollback" and "46/46" in no_answer.reason
+    assert "no-answer x46" in no_answer.reason
+    # ...under its own name: a call nobody answered is not a 5xx
+    assert d.by_id("http_5xx_rate").verdict != "rollback"
+    assert "ROLLBACK: no_answer_rate (canary no-answer rate 46/46" in d.summary
+
+
+def test_a_canary_past_its_deadline_rolls_back_as_one_that_does_not_answer(policy):
+    from dataclasses import replace
+
+    canary = [replace(s, status=None, schema_ok=None, error_type="deadline")
+              for s in make_samples(46, "canary", 2)]
+    d = gate(policy, canary, make_samples(46, "control", 3), elapsed=5.0)
+    assert d.by_id("no_answer_rate").verdict == "rollback", d.summary
+    assert "deadline x46" in d.by_id("no_answer_rate").reason
 
 
 def test_a_few_failures_below_the_minimum_sample_still_hold(policy):
@@ -154,7 +168,7 @@ def test_a_few_failures_below_the_minimum_sample_still_hold(policy):
     canary = make_samples(46, "canary", 2)
     canary[5:6] = _unreachable(canary[5:6])
     d = gate(policy, canary, make_samples(46, "control", 3), elapsed=5.0)
-    assert d.by_id("http_5xx_rate").verdict == "hold", d.by_id("http_5xx_rate").reason
+    assert d.by_id("no_answer_rate").verdict == "hold", d.by_id("no_answer_rate").reason
     assert d.verdict == "hold"
 
 
@@ -163,7 +177,18 @@ def test_an_unreachable_control_holds_even_when_the_canary_fails(policy):
                      _unreachable(make_samples(46, "control", 3)), elapsed=5.0)
     assert both_down.verdict == "hold" and both_down.exit_code == 2, both_down.summary
     assert "control answered none of its 46 requests" in both_down.summary
-    assert "ConnectionError" in both_down.summary
+    assert "no-answer x46" in both_down.summary
+
+
+def test_a_control_that_cannot_complete_its_calls_either_holds_naming_the_control(policy):
+    canary = _unreachable(make_samples(46, "canary", 2))
+    control = make_samples(46, "control", 3)
+    control[:20] = _unreachable(control[:20])  # it answers some, not all
+    d = gate(policy, canary, control, elapsed=5.0)
+    r = d.by_id("no_answer_rate")
+    assert r.verdict == "hold" and d.verdict == "hold", d.summary
+    assert r.reason.startswith("the control could not complete 20/46 calls either "
+                               "(no-answer x20)"), r.reason
 
 
 def test_only_criteria_marked_early_rollback_decide_before_their_minimum(policy):

@@ -51,6 +51,27 @@ def _five_xx(inputs: RuleInputs) -> list[Scenario]:
     ]
 
 
+def _no_answer(inputs: RuleInputs) -> list[Scenario]:
+    """The monitor's own request counter (OTLP): calls without a complete answer carry
+    synthmon_error_type; a control failing as well does not page."""
+    c = inputs.criterion("no_answer_rate")
+    calls = c.min_samples / W * 2
+    metric = "http_client_request_duration_seconds_count"
+    scenarios = []
+    for name, canary_bad, control_bad, expected in (
+        ("a canary without complete answers pages", 5, 0, [CANARY]),
+        ("a control failing as well does not page", 5, 5, []),
+        ("a few no-answers under the threshold do not page", c.threshold / 3, 0, []),
+    ):
+        s = Scenario(name, 30)
+        for cohort, bad in (("canary", canary_bad), ("control", control_bad)):
+            s.add(metric, {"cohort": cohort}, s.counter((calls, 30)))
+            s.add(metric, {"cohort": cohort, "synthmon_error_type": "deadline"},
+                  s.counter((calls * c.threshold * bad, 30)))
+        scenarios.append(s.expect(20, "CanaryNoCompleteAnswers", *expected))
+    return scenarios
+
+
 def _four_xx(inputs: RuleInputs) -> list[Scenario]:
     c = inputs.criterion("http_4xx_non_user_rate")
     base, excess = 1000 * c.threshold, 1000 * c.threshold * 2
@@ -345,7 +366,8 @@ def _trends(inputs: RuleInputs) -> list[Scenario]:
 
 
 GROUPS = {
-    "5xx": _five_xx, "4xx": _four_xx, "latency": _latency, "cohortless": _cohortless,
+    "5xx": _five_xx, "no_answer": _no_answer, "4xx": _four_xx, "latency": _latency,
+    "cohortless": _cohortless,
     "time_to_value": _time_to_value, "schema": _schema, "error_budget": _error_budget,
     "slo_burn": _slo_burn, "latency_burn": _latency_burn, "trends": _trends,
 }

@@ -86,9 +86,13 @@ def is_schema_failure(s: Sample) -> bool:
     return s.schema_ok is False
 
 
+def is_incomplete(s: Sample) -> bool:
+    return s.is_incomplete
+
+
 def has_latency(s: Sample) -> bool:
     # Failed calls are fast or time out for reasons of their own; latency is about answers.
-    return s.status is not None and s.status < 500
+    return s.status is not None and s.status < 500 and not s.is_incomplete
 
 
 def critical(samples: Iterable[Sample], critical_endpoints: set[str]) -> list[Sample]:
@@ -122,6 +126,39 @@ def absolute_rate(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sample
         r.reason = (f"canary {what} {x}/{n} = {x / n:.2%}, "
                     f"not shown to exceed {criterion.threshold:.2%}")
     return r
+
+
+def no_answer_rate(criterion: Criterion, inp: GateInput, confidence: float,
+                   method: str) -> CriterionResult:
+    """The canary's calls without a complete answer (refused, reset, timed out, cut short,
+    past the client's deadline, over its body cap), counted against availability as a 5xx
+    is. Only while the control completes its own: a control that cannot either means the
+    monitor cannot tell a canary fault from its own network, a hold naming the control."""
+    ctl_bad = [s for s in inp.control if s.is_incomplete]
+    if ctl_bad:
+        lower, _ = stats.rate_bounds(len(ctl_bad), len(inp.control), confidence, method)
+        if lower > criterion.threshold:
+            r = new_result(criterion, "hold")
+            r.samples = {"canary": len(inp.canary), "control": len(inp.control)}
+            r.reference, r.reference_value = "control", len(ctl_bad) / len(inp.control)
+            r.evidence = {"control_error_types": dict(Counter(s.error_type for s in ctl_bad))}
+            r.reason = (f"the control could not complete {len(ctl_bad)}/{len(inp.control)} "
+                        f"calls either ({_kinds(ctl_bad)}); its lower bound {lower:.2%} is over "
+                        f"{criterion.threshold:.2%}, so the monitor cannot tell a canary fault "
+                        "from its own network: check that the control is reachable")
+            return r
+    r = absolute_rate(criterion, inp, is_incomplete, confidence, method, "no-answer rate")
+    bad = [s for s in inp.canary if s.is_incomplete]
+    if bad:
+        r.evidence["error_types"] = dict(Counter(s.error_type for s in bad))
+        if r.verdict == "rollback":
+            r.reason += f" ({_kinds(bad)})"
+    return r
+
+
+def _kinds(samples: list[Sample]) -> str:
+    return ", ".join(f"{kind} x{n}" for kind, n in
+                     Counter(s.error_type for s in samples).most_common(3))
 
 
 def rate_vs_reference(criterion: Criterion, inp: GateInput, is_bad: Callable[[Sample], bool],

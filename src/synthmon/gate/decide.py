@@ -32,6 +32,8 @@ def _synthetic_evaluator(c: Criterion, budgets: dict[str, float]
 
     table: dict[str, Callable[..., CriterionResult]] = {
         "server_error_rate": rate(lambda s: s.is_server_error, "5xx rate"),
+        "no_answer_rate": lambda c, inp, crit, conf, method: synthetic.no_answer_rate(
+            c, inp, conf, method),
         "unexpected_4xx_rate": rate(synthetic.is_unexpected_4xx, "non-user-error 4xx rate"),
         "auth_error_rate": rate(synthetic.is_auth_error, "auth error rate"),
         "schema_failure_rate": lambda c, inp, crit, conf, method: synthetic.schema_failures(

@@ -87,6 +87,19 @@ def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
          f"More than {_pct(c.threshold)} of the canary's requests answered 5xx in the last "
          f"{w} (at least {c.min_samples} requests).", series)
 
+    c = crit("no_answer_rate", "numerator", "denominator")
+    series = r.series(inputs, c.id, q.RATIO)
+    page("CanaryNoCompleteAnswers", c.id,
+         f"{series}{{{CANARY}}} > {c.threshold:g}\n"
+         f"unless ignoring (cohort) {series}{{{CONTROL}}} > {c.threshold:g}\n"
+         f"{enough(c.id, 'denominator', c.min_samples)}",
+         f"Canary calls without a complete answer above {_pct(c.threshold)} over {w}: "
+         "roll back",
+         f"More than {_pct(c.threshold)} of the synthetic monitor's calls to the canary got no "
+         "complete answer (refused, reset, timed out, cut short, past the client's deadline "
+         f"or over its body cap) in the last {w}, while the control answered (at least "
+         f"{c.min_samples} calls).", series)
+
     c = crit("http_4xx_non_user_rate", "numerator", "denominator")
     series = r.series(inputs, c.id, q.RATIO)
     page("CanaryHigh4xxRate", c.id,
