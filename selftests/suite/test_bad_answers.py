@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from suite_harness import REPO, _clean_env, closed_port_url, run_suite
+from suite_harness import REPO, _clean_env, closed_port_url, run_suite, sandbox
 from support.bad_servers import closing_mid_body, huge_body, raw_server, trickling_body
 
 pytestmark = pytest.mark.slow
@@ -90,3 +90,41 @@ def test_a_refusing_port_is_no_answer_never_a_5xx(tmp_path):
     assert {s["error_type"] for s in summary["requests"]} == {"no-answer"}
     assert summary["totals"]["server_errors"] == 0
     assert summary["totals"]["no_answer"] == len(summary["requests"]) > 0
+
+
+def test_a_wrong_build_is_recorded_as_such(tmp_path):
+    reports = tmp_path / "reports"
+    with sandbox() as url:
+        run = run_suite(url, "--expect-build", "build-that-is-not-there", "-m", "health",
+                        reports_dir=str(reports))
+    assert run.returncode != 0, run.output
+    unsent = [s for s in samples(reports) if s["attempts"] == 0]
+    assert unsent and {s["error_type"] for s in unsent} == {"wrong-build"}, samples(reports)
+
+
+@pytest.mark.parametrize("canary", ["trickling", "refusing"])
+def test_the_gate_rolls_back_a_canary_that_cannot_answer_under_its_own_name(tmp_path, canary):
+    """Suite runs as the gate reads them (summary.json), then `synthmon gate`: a canary whose
+    calls never complete is a rollback on no_answer_rate, never a 5xx nor missing data."""
+    canary_reports, control_reports = tmp_path / "canary", tmp_path / "control"
+    policy = policy_with(tmp_path, deadline_s=2)
+    with sandbox() as control_url:
+        control = run_suite(control_url, "-m", "health", policy, reports_dir=str(control_reports))
+        if canary == "trickling":
+            with raw_server(trickling_body(every_s=2.0)) as url:
+                run_suite(url, "-m", "health", policy, reports_dir=str(canary_reports))
+        else:
+            run_suite(closed_port_url(), "-m", "health", policy, reports_dir=str(canary_reports))
+    assert control.returncode == 0, control.output
+    done = subprocess.run(
+        [sys.executable, "-m", "synthmon.cli", "gate", "--phase", "25", "--canary-summary",
+         str(next(canary_reports.glob("*/summary.json"))), "--control-summary",
+         str(next(control_reports.glob("*/summary.json"))), "--out", str(tmp_path / "out"),
+         "--ledger", str(tmp_path / "ledger.jsonl"), policy],
+        cwd=REPO, env=_clean_env(None), capture_output=True, text=True, timeout=120,
+        check=False)
+    decision = json.loads((tmp_path / "out" / "decision.json").read_text())
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert decision["tripped"] == ["no_answer_rate"], decision["summary"]
+    assert decision["summary"].startswith("ROLLBACK: no_answer_rate (canary no-answer rate ")
+    assert "5xx" not in decision["summary"]

@@ -119,7 +119,7 @@ class WatchedHTTPConnection(HTTPConnection):
         super().connect()
         _attach(self)  # the deadline may have passed while connecting
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         _attach(self)  # a kept-alive connection does not connect again
         super().request(*args, **kwargs)
 
@@ -130,7 +130,7 @@ class WatchedHTTPSConnection(HTTPSConnection):
         super().connect()
         _attach(self)
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         _attach(self)
         super().request(*args, **kwargs)
 
