@@ -251,4 +251,4 @@ def test_decision_json_keeps_its_criterion_ids(tmp_path, summaries):
         "http_5xx_rate", "http_4xx_non_user_rate", "latency_p95_regression",
         "latency_p95_critical", "schema_failure_rate", "auth_error_rate",
         "payment_capture_failures", "waf_hits", "waf_high_severity_new", "signup_completion",
-        "time_to_value_p80", "error_budget_burn"]
+        "time_to_value_p80", "error_budget_burn", "no_answer_rate"]

@@ -16,12 +16,17 @@ from collections.abc import Callable, Iterator
 
 Script = Callable[[socket.socket, threading.Event], None]
 
+HEALTH_BODY = (b'{"status": "ok", "build_id": "b1", "git_sha": "abcdef1", "uptime_seconds": 1, '
+               b'"cohort": "canary"}')
+
 HEALTH_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 
 
 @contextlib.contextmanager
-def raw_server(script: Script) -> Iterator[str]:
-    """Serve `script(connection, stop)` once per connection; yields the base URL."""
+def raw_server(script: Script, healthy: tuple[str, ...] = ()) -> Iterator[str]:
+    """Serve `script(connection, stop)` once per connection; yields the base URL. Requests
+    for a path in `healthy` get a good /health answer instead (so the suite's probe finds
+    the target up and the checks' own calls meet the script)."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -40,7 +45,12 @@ def raw_server(script: Script) -> Iterator[str]:
                 if not data:
                     return
                 request += data
-            script(conn, stop)
+            path = request.split(b" ", 2)[1].split(b"?", 1)[0].decode("latin-1")
+            if path in healthy:
+                conn.sendall(HEALTH_HEAD + f"Content-Length: {len(HEALTH_BODY)}\r\n"
+                             "Connection: close\r\n\r\n".encode() + HEALTH_BODY)
+            else:
+                script(conn, stop)
         with contextlib.suppress(OSError):
             conn.close()
 
