@@ -187,6 +187,7 @@ class Transport:
         total_ms = (time.perf_counter() - t0) * 1000.0
         if raw is not None and error is None and not watch.expired:
             raw._content = content  # `raw.content` and `raw.json()` work as requests' do
+            # requests' own Response.content sets this private flag; types-requests omits it
             raw._content_consumed = True  # type: ignore[attr-defined]
             if send is not self.session.send:  # the session's bookkeeping, unclocked
                 extract_cookies_to_jar(self.session.cookies, prepared, raw.raw)
