@@ -1,15 +1,22 @@
-"""Sending: one attempt timed body included, retries only where they are safe."""
+"""Sending: one attempt timed body included, retries only where they are safe (never for
+a refused certificate: the same one comes back)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
+import socketserver
+import ssl
+import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 import requests
+import trustme
 from client_harness import SETTINGS
 from support.http_stub import serving
 
@@ -112,3 +119,62 @@ def test_no_answer_is_an_attempt_with_a_reason_and_no_status():
     last = sent.last
     assert last.status is None and last.response is None and last.ttfb_ms is None
     assert last.failure is not None and last.failure.reason == "connection refused"
+
+
+class _Counting(socketserver.ThreadingTCPServer):
+    """Counts the connections it accepts (each try of a call opens one); with `tls`, it
+    shakes hands on each with that context before handing it on."""
+
+    daemon_threads = True
+    accepted = 0
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = self.socket.accept()
+        self.accepted += 1
+        if self.tls is not None:
+            conn = self.tls.wrap_socket(conn, server_side=True)  # a refusal raises here
+        return conn, address
+
+
+@contextlib.contextmanager
+def counting(handler: type[socketserver.BaseRequestHandler],
+             tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, _Counting]]:
+    server = _Counting(("127.0.0.1", 0), handler)
+    server.tls = tls
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}", server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_refused_certificate_is_not_retried():
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)  # a CA nobody trusts
+    with counting(scripted(), tls=context) as (url, server):
+        t, waits = transport(retries=2)
+        sent = t.send(prepared(url), retry=True, expected=frozenset())
+    last = sent.last
+    assert (sent.attempts, waits, server.accepted) == (1, [], 1)
+    assert last.status is None and last.failure is not None and last.failure.deterministic
+    assert "certificate verify failed" in last.failure.reason, last.failure
+
+
+class _Hangup(socketserver.BaseRequestHandler):
+    """Accepts, then closes without a word: the connection ends before any answer."""
+
+    def handle(self) -> None:
+        self.request.close()
+
+
+def test_a_connection_closed_before_the_answer_is_still_retried():
+    with counting(_Hangup) as (url, server):
+        t, waits = transport(retries=2)
+        sent = t.send(prepared(url), retry=True, expected=frozenset())
+    assert (sent.attempts, len(waits), server.accepted) == (3, 2, 3)
+    assert sent.last.failure is not None and not sent.last.failure.deterministic

@@ -31,6 +31,7 @@ _FEATURES = {
     "provider": "Provider dashboard",
     "payments": "Payments",
     "negative": "Negative paths",
+    "contract": "Contract promises (ids, quotas, analytics, HTTPS)",
 }
 
 

@@ -2,7 +2,8 @@
 
 The clock runs around the whole request, body included (requests' `Response.elapsed` stops
 at the headers), with the time to the headers beside it. Idempotent calls are retried with
-the policy's backoff on no answer and on 502/503/504, unless the check expects that status.
+the policy's backoff on no answer and on 502/503/504, unless the check expects that status;
+a certificate the client refuses is never retried (the same certificate comes back).
 A call, retries included, ends by `client.deadline_s` whatever the server does (the
 watchdog of deadline.py cuts the socket), and its body is read in chunks and given up past
 `client.max_body_bytes`, so a huge answer never sits in memory.
@@ -11,6 +12,7 @@ watchdog of deadline.py cuts the socket), and its body is read in chunks and giv
 from __future__ import annotations
 
 import math
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +44,9 @@ class Failure:
 
     error_type: str  # NO_ANSWER, DEADLINE or BODY_TOO_LARGE
     reason: str  # a clause for the failure sentence: "connection refused"
+    # the same try would fail the same way (a refused certificate): never retried, unlike
+    # a reset or a timeout
+    deterministic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,25 @@ def retry_wanted(status: int | None, *, retry: bool, expected: frozenset[int],
     if status is None:
         return True
     return status in RETRY_STATUSES and status not in expected
+
+
+def certificate_refused(error: BaseException) -> bool:
+    """The TLS handshake failed because the client refused the server's certificate (its
+    chain, name or dates). requests wraps the ssl error in urllib3's, inside its own: the
+    chain of causes and arguments is walked. A reset or an EOF during the handshake is not
+    a refusal (it may pass on the next try)."""
+    seen: set[int] = set()
+    pending: list[object] = [error]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(current))
+        pending.extend((current.__cause__, current.__context__, *current.args,
+                        getattr(current, "reason", None)))
+    return False
 
 
 class BodyTooLarge(Exception):
@@ -146,7 +170,9 @@ class Transport:
         while True:
             attempts += 1
             attempt = self.attempt(prepared, deadline, fresh=fresh and attempts == 1)
-            if (attempt.failure is not None and attempt.failure.error_type == DEADLINE) or \
+            failure = attempt.failure
+            if (failure is not None and (failure.error_type == DEADLINE
+                                         or failure.deterministic)) or \
                     not retry_wanted(attempt.status, retry=retry, expected=expected,
                                      attempts=attempts, retries=self.settings.retries):
                 return Sent(attempt, attempts)
@@ -218,7 +244,8 @@ class Transport:
             return Failure(DEADLINE, messages.past_deadline(
                 self.settings.deadline_s, None if raw is None else _received(raw)))
         if raw is None:
-            return Failure(NO_ANSWER, messages.no_answer_reason(error, self.settings))
+            return Failure(NO_ANSWER, messages.no_answer_reason(error, self.settings),
+                           deterministic=certificate_refused(error))
         return Failure(NO_ANSWER, messages.body_cut_short(
             error, raw.status_code, _received(raw), _content_length(raw), self.settings))
 
