@@ -43,7 +43,9 @@ def short_message(report: pytest.TestReport) -> str | None:
 @dataclass
 class CheckOutcome:
     nodeid: str
-    outcome: str = "passed"  # passed | failed | error | skipped | xfailed | xpassed
+    # passed | failed | error | skipped | xfailed | xpassed | interrupted (still running when
+    # the run was interrupted: never counted as passed)
+    outcome: str = "passed"
     duration_s: float = 0.0
     area: str | None = None
     critical: bool = False
@@ -53,12 +55,20 @@ class CheckOutcome:
     flaky: bool = False
     flaky_reason: str | None = None
     worker: str | None = None
+    finished: bool = False  # its teardown was reported
+
+    def interrupt(self, reason: str) -> None:
+        """The run was interrupted while this check ran: whatever its phases said so far,
+        it did not pass."""
+        self.outcome, self.message = "interrupted", reason
+        self.flaky, self.flaky_reason = False, None
 
     def apply(self, report: pytest.TestReport) -> None:
         """Fold one phase's report (setup, call, teardown) into the outcome, as pytest
         counts it: a failed setup or teardown is an error, unless the call failed."""
         xfail = hasattr(report, "wasxfail")
         self.duration_s += float(report.duration or 0.0)
+        self.finished = self.finished or report.when == "teardown"
         if report.when == "call":
             if xfail:
                 self.outcome = "xfailed" if report.skipped else "xpassed"

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from synthmon.samples import Sample
+
 RUN_CONTEXT_KEY = pytest.StashKey["RunContext"]()
 # The run's report folder (reports/<run id>/), placed by the reports plugin at configure;
 # telemetry writes its telemetry.jsonl there. Absent when reports are off.
@@ -25,8 +27,19 @@ RUN_DIR_KEY = pytest.StashKey[Path]()
 TELEMETRY_INFO_KEY = pytest.StashKey[dict[str, Any]]()
 # The run-level latency verdict (synthmon.suite.run_latency) -> summary.json's run_latency.
 RUN_LATENCY_KEY = pytest.StashKey[dict[str, Any]]()
+# A run the suite ended before its checks: how (RunAbort.outcome) and why, set at configure.
+RUN_ABORT_KEY = pytest.StashKey["RunAbort"]()
+# Why an interrupted run was interrupted (SIGTERM, a check past its timeout), when the suite
+# knows better than pytest's "KeyboardInterrupt".
+INTERRUPT_KEY = pytest.StashKey[str]()
 # xdist: the controller passes its RunContext to every worker under this workerinput key.
 WORKERINPUT_KEY = "synthmon_run_context"
+
+# How a run ended, in summary.json, junit.xml and the history store: passed, failed, or
+# one of these, when no verdict on the target's checks can be read from it.
+TARGET_UNREACHABLE = "target-unreachable"
+WRONG_BUILD = "wrong-build"
+INTERRUPTED = "interrupted"
 
 
 def new_run_id() -> str:
@@ -53,3 +66,14 @@ class RunContext:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunContext:
         return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class RunAbort:
+    """The run stopped before its first check: the target did not answer its probe
+    (TARGET_UNREACHABLE; `samples` holds that unanswered call) or serves another build than
+    --expect-build (WRONG_BUILD)."""
+
+    outcome: str
+    reason: str
+    samples: tuple[Sample, ...] = ()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from synthmon.policy import Policy
 
@@ -35,7 +36,7 @@ def resolve(value: str | None, policy: Policy) -> TargetSpec:
     """--target / SYNTH_TARGET -> TargetSpec; no value means the policy's `sandbox` target."""
     value = (value or "").strip() or DEFAULT_TARGET
     if value.startswith(("http://", "https://")):
-        return TargetSpec("url", value.rstrip("/"), "control", "custom")
+        return TargetSpec("url", usable_url(value, "--target"), "control", "custom")
     targets = policy.targets
     if value not in targets:
         if value == DEFAULT_TARGET:
@@ -48,10 +49,29 @@ def resolve(value: str | None, policy: Policy) -> TargetSpec:
     url = str(entry["url"])
     return TargetSpec(
         name=value,
-        url=None if url == EMBEDDED else url.rstrip("/"),
+        url=None if url == EMBEDDED else usable_url(url, f"{policy.path}: targets.{value}.url"),
         cohort=str(entry["cohort"]),
         environment=str(entry["environment"]),
     )
+
+
+def usable_url(url: str, where: str) -> str:
+    """The base URL without a trailing slash, or TargetError saying why no request could
+    ever be sent to it (before any check runs, rather than once per check)."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise TargetError(f"{where} {url}: not a usable URL (no host)")
+    if any(c.isspace() for c in parts.netloc):
+        raise TargetError(f"{where} {url}: not a usable URL (the host has spaces)")
+    try:
+        port = parts.port  # ValueError when out of range or not a number
+    except ValueError:
+        port = 0
+    if port == 0:
+        raw = parts.netloc.rsplit(":", 1)[-1]
+        raise TargetError(f"{where} {url}: not a usable URL (port {raw} is not a number "
+                          "from 1 to 65535)")
+    return url.rstrip("/")
 
 
 def health_report(status: int, content: bytes) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from synthmon.samples import Sample
 
 DEFAULT_RETENTION_DAYS = 30.0
 _BUSY_TIMEOUT_MS = 10_000
-_SCHEMA_VERSION = 2  # 2: the gate's decisions
+_SCHEMA_VERSION = 3  # 2: the gate's decisions; 3: how each run ended (runs.outcome)
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS runs (
     build_id    TEXT NOT NULL,
     git_sha     TEXT NOT NULL,
     environment TEXT NOT NULL,
-    context     TEXT NOT NULL
+    context     TEXT NOT NULL,
+    outcome     TEXT NOT NULL DEFAULT 'unknown'
 );
 CREATE TABLE IF NOT EXISTS samples (
     id          INTEGER PRIMARY KEY,
@@ -121,6 +122,7 @@ class HistoryStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             if version < _SCHEMA_VERSION or not tables:
                 conn.executescript(_DDL)
+                _add_column(conn, "runs", "outcome", "TEXT NOT NULL DEFAULT 'unknown'")
                 conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             return conn
         except HistoryError:
@@ -172,8 +174,10 @@ class HistoryStore:
 
     # -- writing ----------------------------------------------------------------------
 
-    def append(self, run_context: RunContext, samples: Iterable[Sample]) -> int:
-        """Store one run's samples in a single transaction; returns how many were written.
+    def append(self, run_context: RunContext, samples: Iterable[Sample],
+               outcome: str = "unknown") -> int:
+        """Store one run's samples, and how it ended (passed, failed, target-unreachable,
+        wrong-build, interrupted), in a single transaction; returns how many were written.
 
         Appending the same run twice replaces its samples (a retried upload must not double
         count). Samples older than the retention are pruned in the same transaction.
@@ -188,10 +192,12 @@ class HistoryStore:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(
-                    "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO runs (run_id, started_at, target, cohort, region,"
+                    " device, build_id, git_sha, environment, context, outcome)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (ctx.run_id, ctx.started_at, ctx.target, ctx.cohort, ctx.region, ctx.device,
                      ctx.build_id, ctx.git_sha, ctx.environment,
-                     json.dumps(ctx.to_dict(), sort_keys=True)),
+                     json.dumps(ctx.to_dict(), sort_keys=True), outcome),
                 )
                 conn.execute("DELETE FROM samples WHERE run_id = ?", (ctx.run_id,))
                 conn.executemany(
@@ -326,6 +332,31 @@ class HistoryStore:
             rows = conn.execute(
                 f"SELECT context FROM runs {where} ORDER BY started_at", args).fetchall()
         return [RunContext.from_dict(json.loads(row[0])) for row in rows]
+
+    def outcomes(self, since: float | None = None,
+                 until: float | None = None) -> dict[str, str]:
+        """run id -> how the run ended (passed, failed, target-unreachable, wrong-build,
+        interrupted; unknown for runs kept before the store recorded it)."""
+        where, args = _where(since=since, until=until)
+        if not self.path.exists():
+            return {}
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                f"SELECT run_id, outcome FROM runs {where} ORDER BY started_at", args).fetchall()
+        return {run_id: outcome for run_id, outcome in rows}
+
+
+def _add_column(conn: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
+    """ALTER TABLE ADD COLUMN for a store made by an older synthmon; two processes opening
+    it at once may both try, and the second finds the column there."""
+    present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    if column in present:
+        return
+    try:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise
 
 
 def _number(value: Any) -> float | None:

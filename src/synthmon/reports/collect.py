@@ -48,6 +48,13 @@ class Collector:
                 check.failed_synthetic_ids.append(sample.synthetic_id)
         check.apply(report)
 
+    def interrupt_unfinished(self, reason: str) -> list[CheckOutcome]:
+        """Mark the checks that were still running when the run was interrupted."""
+        unfinished = [c for c in self.checks.values() if not c.finished]
+        for check in unfinished:
+            check.interrupt(reason)
+        return unfinished
+
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for check in self.checks.values():

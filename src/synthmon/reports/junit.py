@@ -6,7 +6,10 @@ exactly as junitxml's pytest_configure would have with the option set.
 
 After the run the file is rewritten once: each sample property (a whole Sample dict, bulky
 and possibly carrying a schema-error text from the target) becomes its synthetic id and
-trace id, and every text is scrubbed.
+trace id, and every text is scrubbed. A run that did not end on its checks' verdicts says
+how it ended in the testsuite's properties (synthmon.outcome, synthmon.reason), and a check
+that was still running when the run was interrupted is a testcase with an <error>, never a
+pass (pytest writes nothing, or a testcase without a name, for it).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from __future__ import annotations
 import ast
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from _pytest.junitxml import LogXML, xml_key
+from _pytest.junitxml import LogXML, mangle_test_address, xml_key
 
 from synthmon.privacy import scrub_text
 from synthmon.samples import SAMPLE_PROPERTY
@@ -46,6 +50,33 @@ def configure(config: pytest.Config, path: Path) -> Path | None:
     return path
 
 
+def _mark(tree: ET.ElementTree[ET.Element], outcome: str, reason: str,
+          unfinished: Sequence[str]) -> None:
+    root = tree.getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    if suite is None:
+        return
+    for case in [c for c in suite.findall("testcase") if not c.get("name")]:
+        suite.remove(case)
+    properties = suite.find("properties")
+    if properties is None:
+        properties = ET.Element("properties")
+        suite.insert(0, properties)
+    for name, value in (("synthmon.outcome", outcome), ("synthmon.reason", reason)):
+        ET.SubElement(properties, "property", name=name, value=value)
+    for nodeid in unfinished:
+        names = mangle_test_address(nodeid)
+        classname, name = ".".join(names[:-1]), names[-1]
+        matching = [c for c in suite.iter("testcase")
+                    if (c.get("classname"), c.get("name")) == (classname, name)]
+        case = matching[0] if matching else ET.SubElement(
+            suite, "testcase", classname=classname, name=name, time="0")
+        if case.find("error") is None and case.find("failure") is None:
+            ET.SubElement(case, "error", message=reason, type="interrupted")
+            suite.set("errors", str(int(suite.get("errors") or 0) + 1))
+    suite.set("tests", str(len(suite.findall("testcase"))))
+
+
 def _compact_sample(value: str) -> str:
     try:
         data = ast.literal_eval(value)  # LogXML wrote str(dict)
@@ -57,11 +88,15 @@ def _compact_sample(value: str) -> str:
             f"synthetic_id={data.get('synthetic_id')} trace_id={data.get('trace_id')}")
 
 
-def rewrite(path: Path) -> None:
-    """Compact the sample properties and scrub every text and attribute of junit.xml."""
+def rewrite(path: Path, outcome: str | None = None, reason: str | None = None,
+            unfinished: Sequence[str] = ()) -> None:
+    """Compact the sample properties and scrub every text and attribute of junit.xml; mark
+    how the run ended and the checks it interrupted."""
     if not path.is_file():
         return
     tree = ET.parse(path)
+    if outcome is not None:
+        _mark(tree, outcome, reason or outcome, unfinished)
     for element in tree.iter():
         if element.tag == "property" and element.get("name") == SAMPLE_PROPERTY:
             element.set("value", _compact_sample(element.get("value", "")))

@@ -25,6 +25,9 @@ from synthmon.reports.summary import (
     write_json_atomic,
 )
 from synthmon.run_context import (
+    INTERRUPT_KEY,
+    INTERRUPTED,
+    RUN_ABORT_KEY,
     RUN_CONTEXT_KEY,
     RUN_DIR_KEY,
     RUN_LATENCY_KEY,
@@ -70,6 +73,9 @@ class ReportsPlugin:
         self.summary_path: Path | None = None
         self.notes: list[str] = []  # one-line warnings for the end of the pytest output
         self.allure_on = False
+        self.outcome: str | None = None  # set when the run did not end on its checks
+        self.reason: str | None = None
+        self.interrupted: list[str] = []  # checks still running when the run was interrupted
 
     @property
     def context(self) -> RunContext:
@@ -126,35 +132,56 @@ class ReportsPlugin:
         if self.workerinput is None:
             self.collector.add_report(report)
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.config.stash.setdefault(INTERRUPT_KEY, f"interrupted ({excinfo.typename})")
+
+    def _ending(self, exitstatus: int) -> tuple[str | None, str | None, list[Sample]]:
+        """(outcome, reason, samples) of a run that did not end on its checks' verdicts:
+        aborted before them, or interrupted (whose running checks are marked so)."""
+        samples = list(self.collector.samples)
+        abort = self.config.stash.get(RUN_ABORT_KEY, None)
+        if abort is not None:
+            return abort.outcome, abort.reason, [*abort.samples, *samples]
+        if int(exitstatus) == pytest.ExitCode.INTERRUPTED:
+            reason = self.config.stash.get(INTERRUPT_KEY, "interrupted")
+            self.interrupted = [c.nodeid for c in self.collector.interrupt_unfinished(reason)]
+            return INTERRUPTED, reason, samples
+        return None, None, samples
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Last, after telemetry flushed (its word on the export is part of summary.json)
         and after junitxml wrote its file."""
-        if self.workerinput is not None or self.run_dir is None:
+        if self.workerinput is not None:
+            return
+        self.outcome, self.reason, samples = self._ending(int(session.exitstatus))
+        if self.run_dir is None:
             return
         ctx = self.context
         # session.exitstatus, not the argument: a plugin before us may have failed the run
         # (the run-level latency verdict)
-        summary = build_summary(ctx, self.collector.checks.values(), self.collector.samples,
-                                time.time(), int(session.exitstatus),
+        summary = build_summary(ctx, self.collector.checks.values(), samples, time.time(),
+                                int(session.exitstatus),
                                 telemetry=self.config.stash.get(TELEMETRY_INFO_KEY, {}),
-                                run_latency=self.config.stash.get(RUN_LATENCY_KEY, None))
+                                run_latency=self.config.stash.get(RUN_LATENCY_KEY, None),
+                                outcome=self.outcome, reason=self.reason)
         self.summary_path = self.run_dir / "summary.json"
         write_json_atomic(self.summary_path, summary)
         if self.junit_path is not None and self.junit_path.is_file():
             try:
-                junit.rewrite(self.junit_path)
+                junit.rewrite(self.junit_path, self.outcome, self.reason, self.interrupted)
             except Exception as exc:  # a report must never fail the run
                 self.notes.append(f"junit.xml left as pytest wrote it: {exc}")
         allure_dir = self.run_dir / "allure-results"
         if allure_dir.is_dir():
             allure_support.write_environment(allure_dir, ctx)
             allure_support.scrub_results(allure_dir)
-        point_latest(self.settings.base_dir, self.run_dir)
+        point_latest(self.settings.base_dir, self.run_dir, ctx.started_at)
         try:
             HistoryStore(self.settings.base_dir / "history.sqlite",
                          retention_days=self.settings.retention_days).append(
-                ctx, [Sample.from_dict(scrubbed_sample(s)) for s in self.collector.samples])
+                ctx, [Sample.from_dict(scrubbed_sample(s)) for s in samples],
+                outcome=summary["outcome"])
         except HistoryError as exc:
             self.notes.append(str(exc))
 
@@ -163,6 +190,11 @@ class ReportsPlugin:
             return
         from synthmon.reports.table import render_summary
 
+        if self.reason is not None:
+            terminalreporter.write_line("")
+            terminalreporter.write_line(
+                f"synthmon: run {self.context.run_id} {self.outcome}: {self.reason}",
+                red=True, bold=True)
         for line in render_summary(self.collector, self.context,
                                    self.run_dir if self.summary_path else None):
             terminalreporter.write_line(line)

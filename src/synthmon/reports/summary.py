@@ -6,11 +6,13 @@ string that could carry text from the target is scrubbed before it is written.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,11 @@ def scrubbed_sample(sample: Sample) -> dict[str, Any]:
 def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list[Sample],
                   finished_at: float, exit_status: int,
                   telemetry: dict[str, Any] | None = None,
-                  run_latency: dict[str, Any] | None = None) -> dict[str, Any]:
+                  run_latency: dict[str, Any] | None = None, *, outcome: str | None = None,
+                  reason: str | None = None) -> dict[str, Any]:
+    """`outcome`: how the run ended when its checks do not say it (target-unreachable,
+    wrong-build, interrupted), with the `reason` in one sentence; else passed or failed
+    by the exit status."""
     check_list = [c.to_dict() for c in checks]
     counts: dict[str, int] = {}
     for check in check_list:
@@ -60,7 +66,8 @@ def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list
         "finished_at_unix": finished_at,
         "duration_s": round(max(0.0, finished_at - ctx.started_at), 3),
         "exit_status": int(exit_status),
-        "outcome": "passed" if int(exit_status) == 0 else "failed",
+        "outcome": outcome or ("passed" if int(exit_status) == 0 else "failed"),
+        "reason": scrub_text(reason),
         "totals": {
             "checks": len(check_list),
             "passed": counts.get("passed", 0),
@@ -69,6 +76,7 @@ def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list
             "skipped": counts.get("skipped", 0),
             "xfailed": counts.get("xfailed", 0),
             "xpassed": counts.get("xpassed", 0),
+            "interrupted": counts.get("interrupted", 0),
             "flaky": sum(1 for c in check_list if c["flaky"]),
             "requests": len(samples),
             "server_errors": sum(1 for s in samples if s.is_server_error),
@@ -94,15 +102,52 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def point_latest(reports_dir: Path, run_dir: Path) -> None:
-    """reports/latest -> <run-id>, replaced atomically (a relative link, so the tree moves)."""
+def point_latest(reports_dir: Path, run_dir: Path, started_at: float) -> bool:
+    """reports/latest -> the newest finished run: this one, unless a run that started later
+    has finished already (runs sharing a reports folder finish in any order). Decided and
+    replaced under a lock, the link swapped atomically (a relative link, so the tree moves).
+    True when latest now points here."""
     link = reports_dir / "latest"
-    tmp = reports_dir / f".latest.{os.getpid()}.tmp"
+    with _locked(reports_dir / ".latest.lock"):
+        current = _start_of(link)
+        if current is not None and current > (started_at, run_dir.name):
+            return False
+        tmp = reports_dir / f".latest.{os.getpid()}.tmp"
+        try:
+            if tmp.is_symlink() or tmp.exists():
+                tmp.unlink()
+            tmp.symlink_to(run_dir.name, target_is_directory=True)
+            os.replace(tmp, link)
+        except OSError:
+            # A filesystem without symlinks: leave a pointer file the tools can read instead.
+            write_text_atomic(reports_dir / "LATEST", run_dir.name + "\n")
+        return True
+
+
+def _start_of(link: Path) -> tuple[float, str] | None:
+    """(started_at, run id) of the run `latest` points to now, None when there is none."""
     try:
-        if tmp.is_symlink() or tmp.exists():
-            tmp.unlink()
-        tmp.symlink_to(run_dir.name, target_is_directory=True)
-        os.replace(tmp, link)
-    except OSError:
-        # A filesystem without symlinks: leave a pointer file the tools can read instead.
-        (reports_dir / "LATEST").write_text(run_dir.name + "\n")
+        name = os.readlink(link) if link.is_symlink() else \
+            (link.parent / "LATEST").read_text().strip()
+        summary = json.loads((link.parent / name / "summary.json").read_text())
+        return float(summary["started_at_unix"]), Path(name).name
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock shared by every run writing to this reports folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

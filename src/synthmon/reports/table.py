@@ -38,6 +38,8 @@ def _phase_line(samples: list[Sample]) -> Iterator[str]:
 def render_summary(collector: Collector, context: RunContext,
                    run_dir: Path | None) -> Iterator[str]:
     if not collector.checks:
+        if run_dir is not None:
+            yield f"reports: {run_dir}"
         return
     stats = endpoint_stats(collector.samples)
     counts = collector.counts()
@@ -69,9 +71,22 @@ def render_summary(collector: Collector, context: RunContext,
                f"{sample.budget_ms:.0f} ms [{sample.synthetic_id}]")
     for check in flaky:
         yield f"  flaky: {check.nodeid}: {check.flaky_reason}"
-    for check in collector.checks.values():
-        if check.outcome in ("failed", "error") and check.failed_synthetic_ids:
-            yield (f"failed {check.nodeid}: synthetic ids "
-                   + ", ".join(check.failed_synthetic_ids[:3]))
+    yield from _ids_to_search(collector)
     if run_dir is not None:
         yield f"reports: {run_dir}"
+
+
+def _ids_to_search(collector: Collector) -> Iterator[str]:
+    """Per failed check and per check in error (counted apart: a failure is the target's,
+    an error the set-up's), every synthetic id to look for in the target's logs: those of
+    the calls that went wrong, else all the check's calls."""
+    failed = [c for c in collector.checks.values() if c.outcome == "failed"]
+    errors = [c for c in collector.checks.values() if c.outcome == "error"]
+    if not failed and not errors:
+        return
+    yield (f"synthetic ids to search for: {len(failed)} failed, {len(errors)} "
+           f"error{'s' if len(errors) != 1 else ''}")
+    for kind, checks in (("failed", failed), ("error", errors)):
+        for check in checks:
+            ids = check.failed_synthetic_ids or check.synthetic_ids
+            yield f"  {kind} {check.nodeid}: " + (", ".join(ids) if ids else "(no calls made)")

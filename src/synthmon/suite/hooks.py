@@ -23,8 +23,15 @@ from synthmon.check_ids import short_check_id
 from synthmon.outcomes import FLAKY_PROPERTY
 from synthmon.policy import Policy, PolicyError
 from synthmon.privacy import register_environment_secrets
-from synthmon.run_context import RUN_CONTEXT_KEY, RunContext
-from synthmon.samples import NO_ANSWER, SAMPLE_PROPERTY, WRONG_BUILD, Sample
+from synthmon.run_context import (
+    RUN_ABORT_KEY,
+    RUN_CONTEXT_KEY,
+    TARGET_UNREACHABLE,
+    RunAbort,
+    RunContext,
+)
+from synthmon.samples import NO_ANSWER, SAMPLE_PROPERTY, Sample
+from synthmon.samples import WRONG_BUILD as WRONG_BUILD_CALL
 from synthmon.sandbox_process import SandboxProcess, SandboxStartError, spawn_sandbox
 from synthmon.suite.budgets import Budgets
 from synthmon.suite.client import ClientCore, ClientSettings, TargetDown
@@ -36,6 +43,7 @@ from synthmon.suite.context import (
 )
 from synthmon.suite.early_sandbox import sandbox_key, take_early
 from synthmon.suite.exchange import Exchange
+from synthmon.suite.interrupts import InterruptWatch
 from synthmon.suite.leaks import LeakDetector
 from synthmon.suite.schemas import SchemaStore
 from synthmon.suite.trust import TrustError, ca_bundle
@@ -71,6 +79,12 @@ class SynthmonSuite:
         self._core: ClientCore | None = None
         self._current: pytest.Item | None = None
         self._short_ids: dict[str, str] = {}
+        self._probing = False
+        self._probe_samples: list[Sample] = []
+        # id of a set-up error -> (the error, kept alive so the id stays its; the check it
+        # was first raised for)
+        self._setup_errors: dict[int, tuple[BaseException, str]] = {}
+        self.interrupts = InterruptWatch(config)
         config.stash[SUITE_KEY] = self
 
     # --- the run's context, decided once ------------------------------------------------
@@ -85,7 +99,10 @@ class SynthmonSuite:
         if self.workerinput is not None:
             self.start = RunStart.from_workerinput(self.workerinput)
         else:
+            self.interrupts.install()
             self.start = self._decide(given_context(config, self.spec))
+            if self.start.abort is not None:
+                config.stash[RUN_ABORT_KEY] = self.start.abort
         config.stash[RUN_CONTEXT_KEY] = self.start.context
 
     @property
@@ -99,10 +116,18 @@ class SynthmonSuite:
         try:
             url = self.spec.url or self._start_sandbox(given)
         except TargetError as exc:
-            return RunStart(given, str(exc))
+            return RunStart(given, RunAbort(TARGET_UNREACHABLE, str(exc)))
         self._given = replace(given, target=url)
         label = url if self.spec.url else f"{url} (embedded sandbox)"
-        return probe(self.core, self._given, label, self.expect_build)
+        self._probing = True
+        try:
+            start = probe(self.core, self._given, label, self.expect_build)
+        finally:
+            self._probing = False
+        if start.abort is not None and start.abort.outcome == TARGET_UNREACHABLE:
+            # the unanswered probe is the evidence: the gate and the monitor count it
+            return replace(start, abort=replace(start.abort, samples=tuple(self._probe_samples)))
+        return start
 
     def _start_sandbox(self, given: RunContext) -> str:
         key = sandbox_key(given.cohort, given.build_id, given.git_sha)
@@ -122,10 +147,11 @@ class SynthmonSuite:
         return self._given
 
     def _base_url(self) -> str:
-        if self.start is not None and self.start.target_error is not None:
-            # what the unsent calls' samples record: a wrong build, or a target down
-            raise TargetDown(self.start.target_error,
-                             WRONG_BUILD if self.start.stop else NO_ANSWER)
+        if self.start is not None and self.start.abort is not None:
+            # what a call that was not sent records: a wrong build, or a target down
+            abort = self.start.abort
+            raise TargetDown(abort.reason, NO_ANSWER if abort.outcome == TARGET_UNREACHABLE
+                             else WRONG_BUILD_CALL)
         return self._context_of_calls().target
 
     # --- the client's per-process part ------------------------------------------------------
@@ -161,6 +187,8 @@ class SynthmonSuite:
     def _record(self, sample: Sample, exchange: Exchange | None) -> None:
         item = self._current
         if item is None:
+            if self._probing:
+                self._probe_samples.append(sample)
             return
         item.stash.setdefault(_SAMPLES_KEY, []).append(sample)
         item.user_properties.append((SAMPLE_PROPERTY, sample.to_dict()))
@@ -174,13 +202,27 @@ class SynthmonSuite:
         node.workerinput.update(self.start.to_workerinput())
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """A run whose target is down or serves the wrong build ends here, before its first
+        check: the reports say why in one sentence (no failure per check)."""
+        abort = self.start.abort if self.start is not None else None
+        if abort is not None and self.workerinput is None:
+            raise session.Failed(abort.reason)
+
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
+    def pytest_timeout_set_timer(self, item: pytest.Item, settings: Any) -> bool | None:
+        return self.interrupts.set_timer(item, settings)
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.interrupts.finished.set()
         # no check calls the target any more: the sandbox shuts down while the reports are
         # written, and unconfigure only waits for it
         if self.sandbox is not None:
             self.sandbox.terminate()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.interrupts.restore()
         if self._core is not None:
             self._core.session.close()
         if self.sandbox is not None:
@@ -201,6 +243,8 @@ class SynthmonSuite:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        if report.when == "setup" and report.failed and call.excinfo is not None:
+            self._name_the_check_of_a_shared_setup_error(item, report, call.excinfo.value)
         # Each sample travels in the report of the phase that made it, exactly once, so a
         # consumer of pytest_runtest_logreport may simply sum them up.
         if any(name == SAMPLE_PROPERTY for name, _ in item.user_properties):
@@ -211,9 +255,19 @@ class SynthmonSuite:
                 report.user_properties.append((FLAKY_PROPERTY, "; ".join(
                     f"{s.endpoint} answered {s.status} only after {s.attempts} attempts "
                     f"[synthetic id {s.synthetic_id}]" for s in retried)))
-        if self.start is not None and self.start.stop and not item.session.shouldstop:
-            item.session.shouldstop = self.start.target_error or True
         return report
+
+    def _name_the_check_of_a_shared_setup_error(self, item: pytest.Item,
+                                                 report: pytest.TestReport,
+                                                 error: BaseException) -> None:
+        """pytest raises a session fixture's error again for every check that asks for the
+        fixture afterwards, so "ERROR at setup of test_b" would go on with the sentence (and
+        synthetic ids) of test_a, which set the fixture up first. Say so."""
+        first = self._setup_errors.setdefault(id(error), (error, item.nodeid))[1]
+        if first != item.nodeid:
+            report.longrepr = (f"{item.nodeid}: set-up failed in a fixture it shares with "
+                               f"{first}, where it failed first (the ids below are that "
+                               f"check's):\n{report.longrepr}")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
