@@ -50,6 +50,9 @@ from synthmon.suite.trust import TrustError, ca_bundle
 from synthmon.targets import TargetError, TargetSpec
 
 SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
+# the error type of a call whose TLS handshake failed (synthmon.suite.sending): the target
+# is there, its certificate is not trusted
+TLS_REFUSED = "SSLError"
 _SAMPLES_KEY = pytest.StashKey[list[Sample]]()
 
 
@@ -125,6 +128,10 @@ class SynthmonSuite:
         finally:
             self._probing = False
         if start.abort is not None and start.abort.outcome == TARGET_UNREACHABLE:
+            if any(s.error_type == TLS_REFUSED for s in self._probe_samples):
+                # it answers, over a certificate the client refuses: the checks run, each
+                # says so, and the certificate check says what is wrong with it
+                return RunStart(start.context)
             # the unanswered probe is the evidence: the gate and the monitor count it
             return replace(start, abort=replace(start.abort, samples=tuple(self._probe_samples)))
         return start
