@@ -45,14 +45,12 @@ from synthmon.suite.early_sandbox import sandbox_key, take_early
 from synthmon.suite.exchange import Exchange
 from synthmon.suite.interrupts import InterruptWatch
 from synthmon.suite.leaks import LeakDetector
+from synthmon.suite.messages import TLS_FAILED
 from synthmon.suite.schemas import SchemaStore
 from synthmon.suite.trust import TrustError, ca_bundle
 from synthmon.targets import TargetError, TargetSpec
 
 SUITE_KEY = pytest.StashKey["SynthmonSuite"]()
-# the error type of a call whose TLS handshake failed (synthmon.suite.sending): the target
-# is there, its certificate is not trusted
-TLS_REFUSED = "SSLError"
 _SAMPLES_KEY = pytest.StashKey[list[Sample]]()
 
 
@@ -128,7 +126,7 @@ class SynthmonSuite:
         finally:
             self._probing = False
         if start.abort is not None and start.abort.outcome == TARGET_UNREACHABLE:
-            if any(s.error_type == TLS_REFUSED for s in self._probe_samples):
+            if TLS_FAILED in start.abort.reason:
                 # it answers, over a certificate the client refuses: the checks run, each
                 # says so, and the certificate check says what is wrong with it
                 return RunStart(start.context)

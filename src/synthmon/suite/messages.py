@@ -41,6 +41,9 @@ class CallName:
 _CERT_REFUSED = re.compile(r"(certificate verify failed: [^(]{0,160}?)\s*(?:\(_ssl|$)")
 
 
+# how a refused certificate reads: the target is there, the client does not trust it
+TLS_FAILED = "the TLS handshake failed"
+
 def expected_text(expected: frozenset[int]) -> str:
     """frozenset() -> 'a 2xx'; {200, 201} -> '200 or 201'."""
     if not expected:
@@ -57,7 +60,7 @@ def no_answer_reason(exc: BaseException, settings: ClientSettings) -> str:
     if isinstance(exc, requests.exceptions.SSLError):
         match = _CERT_REFUSED.search(str(exc))
         detail = match.group(1) if match else type(exc).__name__
-        return f"the TLS handshake failed ({detail}); see the certificate check"
+        return f"{TLS_FAILED} ({detail}); see the certificate check"
     if isinstance(exc, requests.ConnectionError):
         text = str(exc).lower()
         if "refused" in text:
