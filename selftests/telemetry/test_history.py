@@ -91,7 +91,8 @@ def test_several_writers_at_once(tmp_path: Path) -> None:
 
 
 _LOOP = """
-import sys, time
+import signal, sys, time
+signal.alarm(120)  # a bounded life: an interrupted selftest run must not leave it writing
 # selftests/ too: conftest.py imports the shared helpers as `support.*`, as pytest sees them
 sys.path[:0] = [{tests!r}, {tests!r} + "/selftests"]
 from selftests.telemetry.test_history import _writer
