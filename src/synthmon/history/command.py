@@ -1,8 +1,10 @@
 """`synthmon history`: query the run history store (reports/history.sqlite) from a shell.
 
-Prints, for a window and filters, either one line per endpoint (count, errors, P50/P95/P99)
+Prints, for a window and filters, either one line per endpoint (count, errors, P50/P95/P99;
+then the endpoints whose answers drifted from their schema and the median timing phases)
 or the samples themselves as JSON lines, so an on-call engineer can answer "since when is
-this endpoint slow, and on which build" without opening SQLite.
+this endpoint slow, or answering members no schema names, and on which build" without
+opening SQLite.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import click
 
 from synthmon import durations
 from synthmon.history import HistoryError, HistoryStore
-from synthmon.reports.stats import endpoint_stats
+from synthmon.history.report import history_figures, render_table
 
 
 def parse_when(value: str | None, now: float) -> float | None:
@@ -64,7 +66,10 @@ def default_db() -> Path:
 @click.option("--run", "run_ids", multiple=True, help="Only these run ids (repeatable).")
 @click.option("--samples", "as_samples", is_flag=True,
               help="Print the samples as JSON lines instead of per-endpoint figures.")
-@click.option("--json", "as_json", is_flag=True, help="Per-endpoint figures as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Per-endpoint figures as JSON: summary.json's endpoint members "
+                   "(schema_drift, drifted, phases_ms among them), the builds drift was seen "
+                   "on and when.")
 @click.option("--prune", is_flag=True, help="Delete what is older than --retention-days first.")
 @click.option("--retention-days", type=float, default=None,
               help="Retention for --prune (default: $SYNTH_HISTORY_RETENTION_DAYS or 30).")
@@ -98,22 +103,15 @@ def history_command(ctx: click.Context, db_path: Path | None, since: str, until:
         for sample in samples:
             click.echo(json.dumps(sample.to_dict(), sort_keys=True))
         return
-    stats = endpoint_stats(samples)
+    figures = history_figures(samples)
     if as_json:
-        click.echo(json.dumps(stats, indent=2, sort_keys=True))
+        click.echo(json.dumps(figures, indent=2, sort_keys=True))
         return
-    if not stats:
+    if not figures:
         click.echo("no samples in that window")
         return
-    runs = len({s.run_id for s in samples})
-    click.echo(f"{len(samples)} samples from {runs} run(s)")
-    header = (f"{'endpoint':<52} {'n':>6} {'5xx':>5} {'none':>5} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'p99 ms':>8}")
-    click.echo(header)
-    for name, row in sorted(stats.items()):
-        click.echo(f"{name:<52} {row['count']:>6} {row['server_errors']:>5} "
-                   f"{row['no_answer']:>5} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} "
-                   f"{row['p99_ms']:>8.1f}")
+    for line in render_table(samples, figures):
+        click.echo(line)
 
 
 @history_command.command("decisions")
