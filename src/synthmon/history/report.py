@@ -62,7 +62,7 @@ def _drift_lines(figures: dict[str, dict[str, Any]]) -> Iterator[str]:
     yield "schema drift (members no schema names: additive, reported, not a failure):"
     for name, row in drifted:
         yield (f"  {name}: {row['drifted']} of {row['count']} calls, build(s) "
-               f"{', '.join(row['drift_builds'])}, {_span(row)}")
+               f"{', '.join(build or '?' for build in row['drift_builds'])}, {_span(row)}")
         for path in row["schema_drift"]:
             yield f"    {path}"
 
