@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from prometheus_client import generate_latest
 
 from synthmon.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig, next_tick
-from synthmon.monitor.results import RUN_CHECK
+from synthmon.monitor.results import RUN_CHECK, CheckResult
+from synthmon.outcomes import RUN_LATENCY_CHECK
 
 HEALTH, SEARCH = CHECKS
 
@@ -228,3 +230,54 @@ def test_a_wall_clock_step_back_does_not_stall_the_loop(tmp_path):
     started = time.monotonic()
     Monitor(runner, config, emit=sink, clock=clock).run()
     assert time.monotonic() - started < 5 and runner.count == 2
+
+
+class _SlowRuns(StubRunner):
+    """Every check passes; the run's own latency verdict (critical) fails on `slow` calls."""
+
+    def __init__(self, slow: Callable[[int], bool]) -> None:
+        super().__init__()
+        self.slow = slow
+
+    def run(self, node_ids, reports_dir):
+        index = self.count
+        result = super().run(node_ids, reports_dir)
+        if node_ids is None:  # only a whole run judges the run
+            bad = self.slow(index)
+            result.checks[RUN_LATENCY_CHECK] = CheckResult(
+                RUN_LATENCY_CHECK, "failed" if bad else "passed", 0.0,
+                "the run is slow: the median critical call took 3.0x its budget" if bad
+                else "", critical=True, synthetic_ids=("run.b2c-search.1",),
+                failed_synthetic_ids=("run.b2c-search.1",) if bad else ())
+            result.exit_code = 1 if bad else result.exit_code
+        return result
+
+
+def test_a_slow_run_is_confirmed_by_whole_runs_and_exported_as_a_failing_critical_check(
+        tmp_path):
+    runner = _SlowRuns(slow=lambda i: i < 3)  # cycle 1: scheduled + 2 re-runs slow; then not
+    monitor, events = make(tmp_path, runner, iterations=2, retries=2)
+    assert monitor.run() == 0
+    assert events.transitions() == [
+        (RUN_LATENCY_CHECK, "ok", "degraded"), (RUN_LATENCY_CHECK, "degraded", "failing"),
+        (RUN_LATENCY_CHECK, "failing", "recovered")]
+    # a run-level verdict is no node pytest could select: its re-runs are whole runs
+    assert [c.node_ids for c in runner.calls] == [None] * 4
+    assert [f["checks"] for f in events.named("retry_scheduled")] == [[RUN_LATENCY_CHECK]] * 2
+    assert sample(monitor, "synthmon_check_retries_total", check=RUN_LATENCY_CHECK,
+                  outcome="failed") == 2
+    assert sample(monitor, "synthmon_check_transitions_total", check=RUN_LATENCY_CHECK,
+                  from_state="degraded", to_state="failing") == 1
+    assert sample(monitor, "synthmon_check_last_failure_info", check=RUN_LATENCY_CHECK,
+                  synthetic_id="run.b2c-search.1", trace_id="") == 1
+
+
+def test_a_run_still_slow_at_the_end_is_failing_critical_on_metrics(tmp_path):
+    runner = _SlowRuns(slow=lambda i: True)
+    monitor, events = make(tmp_path, runner, iterations=1, retries=1)
+    assert monitor.run() == 1
+    assert events.named("monitor_stopped")[0]["failing"] == [RUN_LATENCY_CHECK]
+    assert sample(monitor, "synthmon_check_status", check=RUN_LATENCY_CHECK) == 2
+    # what SyntheticCheckFailing counts: cycles confirmed failing, on a critical check
+    assert sample(monitor, "synthmon_check_failing_cycles", check=RUN_LATENCY_CHECK,
+                  critical="true") == 1

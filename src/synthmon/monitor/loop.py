@@ -5,7 +5,9 @@ failed, re-runs of only those checks after exponential backoff delays, until eac
 cleared (a re-run passed) or confirmed failing (every re-run failed). A skipped check is its
 own state, never a pass. A run in which the target never answered is one state of the
 target (`synthmon:target`), with one message, not a failure per check: the checks keep
-their states and streaks until the target answers again.
+their states and streaks until the target answers again. A verdict on the whole run
+(`synthmon::run_latency`: the run was slow) is a check like the others, but only a whole
+run can judge it again, so its re-runs run the whole (selected) suite.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from synthmon.monitor.metrics import MonitorMetrics
 from synthmon.monitor.results import PSEUDO_CHECKS, RUN_CHECK, TARGET_CHECK, CheckResult, RunResult
 from synthmon.monitor.runner import Runner
 from synthmon.monitor.state import CheckState, StateTracker, Streaks, Transition
+from synthmon.outcomes import is_run_verdict
 
 INTERVAL_S = 60.0
 
@@ -183,8 +186,9 @@ class Monitor:
             if self._sleep_until(waited_from + delay):
                 break
             busy += self.clock() - waited_from
-            # The run or the target gave nothing: the re-run is a full run again.
-            full = any(check in PSEUDO_CHECKS for check in pending)
+            # The run or the target gave nothing, or the run itself was judged (too slow):
+            # no node pytest could select, so the re-run is a full run again.
+            full = any(check in PSEUDO_CHECKS or is_run_verdict(check) for check in pending)
             node_ids = None if full else pending
             retry = self._run(cycle, node_ids, f"retry{attempt}")
             busy += retry.duration_s
@@ -329,30 +333,39 @@ class Monitor:
     ) -> None:
         now = self.clock()
         if full:
-            # The previous run gave nothing, or never reached the target: a full run again.
+            # The previous run gave nothing, never reached the target, or was judged as a
+            # whole: a full run again.
             produced = bool(retry.checks) or retry.unreachable
             self.metrics.retries.labels(RUN_CHECK, "passed" if produced else "failed").inc()
             self._publish(self.tracker.retried(RUN_CHECK, produced, attempt, False, cycle, now))
             if not self._target_verdict(cycle, retry, now, retry=attempt):
                 return
+            confirming = [c for c in pending if c not in PSEUDO_CHECKS]
+            for check in confirming:
+                self._confirm(cycle, attempt, check, retry.checks.get(check), retry, now)
             for check, outcome in retry.checks.items():
-                self._publish(self._judge(cycle, check, outcome, retry, now))
+                if check not in confirming:
+                    self._publish(self._judge(cycle, check, outcome, retry, now))
             return
         for check in pending:
-            rerun = retry.checks.get(check)
-            # A check missing from the re-run's results did not pass: it cannot be cleared.
-            passed = rerun is not None and rerun.passed
-            if rerun is not None:
-                self.metrics.check_duration.labels(check).set(rerun.duration_s)
-                if rerun.skipped:
-                    self._publish(self.tracker.skipped(check, cycle, now, rerun.message))
-                    continue
-                if rerun.failed:
-                    self._remember_failure(check, rerun.failing_synthetic_id, retry)
-                if passed:
-                    self.metrics.check_last_success.labels(check).set(now)
-            self.metrics.retries.labels(check, "passed" if passed else "failed").inc()
-            self._publish(self.tracker.retried(check, passed, attempt, False, cycle, now))
+            self._confirm(cycle, attempt, check, retry.checks.get(check), retry, now)
+
+    def _confirm(self, cycle: int, attempt: int, check: str, rerun: CheckResult | None,
+                 retry: RunResult, now: float) -> None:
+        """What re-run `attempt` said of a check being confirmed."""
+        # A check missing from the re-run's results did not pass: it cannot be cleared.
+        passed = rerun is not None and rerun.passed
+        if rerun is not None:
+            self.metrics.check_duration.labels(check).set(rerun.duration_s)
+            if rerun.skipped:
+                self._publish(self.tracker.skipped(check, cycle, now, rerun.message))
+                return
+            if rerun.failed:
+                self._remember_failure(check, rerun.failing_synthetic_id, retry)
+            if passed:
+                self.metrics.check_last_success.labels(check).set(now)
+        self.metrics.retries.labels(check, "passed" if passed else "failed").inc()
+        self._publish(self.tracker.retried(check, passed, attempt, False, cycle, now))
 
     def _publish(self, transition: Transition | None) -> None:
         if transition is None:

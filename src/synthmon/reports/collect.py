@@ -55,6 +55,11 @@ class Collector:
             check.interrupt(reason)
         return unfinished
 
+    def add_verdicts(self, verdicts: list[CheckOutcome]) -> None:
+        """The run's own verdicts (synthmon.reports.run_verdicts), listed with the checks."""
+        for verdict in verdicts:
+            self.checks[verdict.nodeid] = verdict
+
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for check in self.checks.values():

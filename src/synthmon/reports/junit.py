@@ -9,7 +9,9 @@ and possibly carrying a schema-error text from the target) becomes its synthetic
 trace id, and every text is scrubbed. A run that did not end on its checks' verdicts says
 how it ended in the testsuite's properties (synthmon.outcome, synthmon.reason), and a check
 that was still running when the run was interrupted is a testcase with an <error>, never a
-pass (pytest writes nothing, or a testcase without a name, for it).
+pass (pytest writes nothing, or a testcase without a name, for it). The run's own verdicts
+(synthmon::run_latency) are added as testcases of classname `synthmon`, so a CI that reads
+junit.xml sees a slow run as a failing testcase.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 from _pytest.junitxml import LogXML, mangle_test_address, xml_key
 
+from synthmon.outcomes import CheckOutcome
 from synthmon.privacy import scrub_text
 from synthmon.samples import SAMPLE_PROPERTY
 
@@ -88,15 +91,38 @@ def _compact_sample(value: str) -> str:
             f"synthetic_id={data.get('synthetic_id')} trace_id={data.get('trace_id')}")
 
 
+def add_testcases(tree: ET.ElementTree[ET.Element], outcomes: Sequence[CheckOutcome]) -> None:
+    """Each outcome as a testcase of the first testsuite (`synthmon::run_latency` reads back
+    as classname synthmon, name run_latency, as pytest would write that node id), its
+    counts updated."""
+    root = tree.getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    if suite is None:
+        return
+    for outcome in outcomes:
+        names = mangle_test_address(outcome.nodeid)
+        case = ET.SubElement(suite, "testcase", classname=".".join(names[:-1]),
+                             name=names[-1], time=f"{outcome.duration_s:.3f}")
+        if outcome.critical:
+            properties = ET.SubElement(case, "properties")
+            ET.SubElement(properties, "property", name="critical", value="true")
+        if outcome.outcome == "failed":
+            failure = ET.SubElement(case, "failure", message=outcome.message or "failed")
+            failure.text = outcome.message or ""
+            suite.set("failures", str(int(suite.get("failures") or 0) + 1))
+    suite.set("tests", str(len(suite.findall("testcase"))))
+
+
 def rewrite(path: Path, outcome: str | None = None, reason: str | None = None,
-            unfinished: Sequence[str] = ()) -> None:
+            unfinished: Sequence[str] = (), verdicts: Sequence[CheckOutcome] = ()) -> None:
     """Compact the sample properties and scrub every text and attribute of junit.xml; mark
-    how the run ended and the checks it interrupted."""
+    how the run ended and the checks it interrupted; add the run's own verdicts."""
     if not path.is_file():
         return
     tree = ET.parse(path)
     if outcome is not None:
         _mark(tree, outcome, reason or outcome, unfinished)
+    add_testcases(tree, verdicts)
     for element in tree.iter():
         if element.tag == "property" and element.get("name") == SAMPLE_PROPERTY:
             element.set("value", _compact_sample(element.get("value", "")))

@@ -18,6 +18,7 @@ from synthmon.history import DEFAULT_RETENTION_DAYS, HistoryError, HistoryStore
 from synthmon.output_files import folder_problem
 from synthmon.reports import allure_support, junit
 from synthmon.reports.collect import Collector
+from synthmon.reports.run_verdicts import run_verdicts
 from synthmon.reports.summary import (
     build_summary,
     point_latest,
@@ -155,6 +156,10 @@ class ReportsPlugin:
         if self.workerinput is not None:
             return
         self.outcome, self.reason, samples = self._ending(int(session.exitstatus))
+        run_latency = self.config.stash.get(RUN_LATENCY_KEY, None)
+        # listed with the checks: the summary's checks, the table (reports on or off), junit.xml
+        verdicts = run_verdicts(run_latency)
+        self.collector.add_verdicts(verdicts)
         if self.run_dir is None:
             return
         ctx = self.context
@@ -163,13 +168,14 @@ class ReportsPlugin:
         summary = build_summary(ctx, self.collector.checks.values(), samples, time.time(),
                                 int(session.exitstatus),
                                 telemetry=self.config.stash.get(TELEMETRY_INFO_KEY, {}),
-                                run_latency=self.config.stash.get(RUN_LATENCY_KEY, None),
+                                run_latency=run_latency,
                                 outcome=self.outcome, reason=self.reason)
         self.summary_path = self.run_dir / "summary.json"
         write_json_atomic(self.summary_path, summary)
         if self.junit_path is not None and self.junit_path.is_file():
             try:
-                junit.rewrite(self.junit_path, self.outcome, self.reason, self.interrupted)
+                junit.rewrite(self.junit_path, self.outcome, self.reason, self.interrupted,
+                              verdicts)
             except Exception as exc:  # a report must never fail the run
                 self.notes.append(f"junit.xml left as pytest wrote it: {exc}")
         allure_dir = self.run_dir / "allure-results"

@@ -14,6 +14,10 @@ of the fresh connection the first call of each check makes to measure its phases
 
 Medians, not means or maxima: a GC pause or a busy neighbour makes single calls slow, never
 half of them (bench/latency_verdict.py measures both error rates).
+
+A run with too few critical calls for either rule is not judged (`judged` false): it neither
+passes nor fails on latency. A judged verdict is listed with the checks as
+`synthmon::run_latency` (summary.json, junit.xml), where the monitor and CI read results.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class EndpointLatency:
     median_ms: float
     median_ttfb_ms: float | None
     budget_ms: float
+    slowest_synthetic_id: str | None = None  # the call to look up in the logs and traces
 
     @property
     def ratio(self) -> float:
@@ -61,23 +66,26 @@ class EndpointLatency:
 @dataclass(frozen=True, slots=True)
 class RunLatencyVerdict:
     failed: bool
+    judged: bool  # enough critical calls for at least one of the rules
     calls: int  # critical calls judged
     median_ratio: float | None  # None: no critical call answered
     slow: tuple[EndpointLatency, ...]  # endpoints whose median is over the limit, worst first
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"failed": self.failed, "calls": self.calls, "median_ratio": self.median_ratio,
-                "reason": self.reason,
+        return {"failed": self.failed, "judged": self.judged, "calls": self.calls,
+                "median_ratio": self.median_ratio, "reason": self.reason,
                 "slow_endpoints": [{"endpoint": e.endpoint, "calls": e.calls,
                                     "median_ms": round(e.median_ms, 3),
                                     "median_ttfb_ms": None if e.median_ttfb_ms is None
                                     else round(e.median_ttfb_ms, 3),
-                                    "budget_ms": e.budget_ms} for e in self.slow]}
+                                    "budget_ms": e.budget_ms,
+                                    "slowest_synthetic_id": e.slowest_synthetic_id}
+                                   for e in self.slow]}
 
 
 def _field(sample: Any, name: str) -> Any:
-    return sample.get(name) if isinstance(sample, Mapping) else getattr(sample, name)
+    return sample.get(name) if isinstance(sample, Mapping) else getattr(sample, name, None)
 
 
 def judge(samples: Iterable[Any], rule: RunLatencyRule) -> RunLatencyVerdict:
@@ -98,6 +106,8 @@ def judge(samples: Iterable[Any], rule: RunLatencyRule) -> RunLatencyVerdict:
         and median_ratio > rule.median_ratio_limit
     endpoint_slow = [e for e in over if e.calls >= rule.min_endpoint_calls]
     failed = run_slow or bool(endpoint_slow)
+    judged = len(ratios) >= rule.min_calls or any(
+        e.calls >= rule.min_endpoint_calls for e in endpoints)
     named = over if run_slow else endpoint_slow
     if failed:
         whole = (f"the median critical call took {median_ratio:.1f}x its budget over "
@@ -107,18 +117,20 @@ def judge(samples: Iterable[Any], rule: RunLatencyRule) -> RunLatencyVerdict:
                   f"canary-policy.yaml budgets.run): " + "; ".join(e.describe() for e in named))
     elif median_ratio is None:
         reason = "no critical call answered: no run latency verdict"
+    elif not judged:
+        reason = (f"{len(ratios)} critical call(s), too few to judge the run's latency (it "
+                  f"takes {rule.min_calls}, or {rule.min_endpoint_calls} of one endpoint)")
     else:
         reason = (f"the median critical call took {median_ratio:.2f}x its budget over "
                   f"{len(ratios)} calls (limit {rule.median_ratio_limit:g}x)")
-    return RunLatencyVerdict(failed, len(ratios), median_ratio, tuple(named), reason)
+    return RunLatencyVerdict(failed, judged, len(ratios), median_ratio, tuple(named), reason)
 
 
 def _served_ms(sample: Any) -> float:
     """The call's time less the set-up of a fresh connection (the one call per check that
     measures phases pays a handshake the others do not; the run judges the service)."""
     total = float(_field(sample, "total_ms"))
-    phases = _field(sample, "phases") if isinstance(sample, Mapping) or hasattr(
-        sample, "phases") else None
+    phases = _field(sample, "phases")
     if phases:
         total -= sum(float(phases.get(name, 0.0)) for name in ("dns", "connect", "tls"))
     return max(0.0, total)
@@ -126,8 +138,10 @@ def _served_ms(sample: Any) -> float:
 
 def _summarise(endpoint: str, group: list[Any]) -> EndpointLatency:
     ttfbs = [float(t) for t in (_field(s, "ttfb_ms") for s in group) if t is not None]
+    slowest = max(group, key=_served_ms)
     return EndpointLatency(
         endpoint=endpoint, calls=len(group),
         median_ms=statistics.median(_served_ms(s) for s in group),
         median_ttfb_ms=statistics.median(ttfbs) if ttfbs else None,
-        budget_ms=float(_field(group[0], "budget_ms")))
+        budget_ms=float(_field(group[0], "budget_ms")),
+        slowest_synthetic_id=_field(slowest, "synthetic_id"))
