@@ -157,8 +157,9 @@ class ReportsPlugin:
             return
         self.outcome, self.reason, samples = self._ending(int(session.exitstatus))
         run_latency = self.config.stash.get(RUN_LATENCY_KEY, None)
-        # listed with the checks: the summary's checks, the table (reports on or off), junit.xml
-        verdicts = run_verdicts(run_latency)
+        # listed with the checks: the summary's checks, the table (reports on or off), junit.xml;
+        # only for a run that ended on its checks (an interrupted run's calls are not the run)
+        verdicts = run_verdicts(run_latency) if self.outcome is None else []
         self.collector.add_verdicts(verdicts)
         if self.run_dir is None:
             return
