@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from synthmon.backoff import Backoff
 from synthmon.monitor.loop import Monitor, MonitorConfig, next_tick
 from synthmon.monitor.results import RUN_CHECK, CheckResult
-from synthmon.outcomes import RUN_LATENCY_CHECK
+from synthmon.run_verdict_names import RUN_LATENCY_CHECK
 
 HEALTH, SEARCH = CHECKS
 

@@ -19,9 +19,9 @@ import jsonschema
 import pytest
 from suite_harness import REPO, run_suite, sandbox
 
-from synthmon.outcomes import RUN_LATENCY_CHECK
 from synthmon.policy import load_policy
 from synthmon.reports.run_verdicts import run_verdicts
+from synthmon.run_verdict_names import RUN_LATENCY_CHECK
 from synthmon.suite.run_latency import RunLatencyRule, judge
 
 RULE = RunLatencyRule(median_ratio_limit=1.0, min_calls=10, min_endpoint_calls=3)

@@ -16,20 +16,10 @@ import pytest
 from synthmon.privacy import scrub_text
 
 FLAKY_PROPERTY = "synthmon.flaky"
-# Verdicts on the run as a whole, listed with its checks (summary.json's checks, junit.xml's
-# testcases) so that whatever reads results (the monitor, CI) sees them. They are no pytest
-# node: one cannot be run alone, only the run that judges it again.
-RUN_VERDICT_PREFIX = "synthmon::"
-RUN_LATENCY_CHECK = RUN_VERDICT_PREFIX + "run_latency"
 # the area markers of pytest.ini; a check marked with two (a contract promise of the health
 # routes) is counted under the first
 AREAS = ("health", "b2c", "auth", "provider", "payments", "negative", "contract")
 _MAX_MESSAGE = 600
-
-
-def is_run_verdict(check: str) -> bool:
-    """A verdict on the whole run (synthmon::run_latency), not a check pytest can select."""
-    return check.startswith(RUN_VERDICT_PREFIX)
 
 
 def flaky_reason(report: pytest.TestReport) -> str | None:

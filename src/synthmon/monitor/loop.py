@@ -32,7 +32,7 @@ from synthmon.monitor.metrics import MonitorMetrics
 from synthmon.monitor.results import PSEUDO_CHECKS, RUN_CHECK, TARGET_CHECK, CheckResult, RunResult
 from synthmon.monitor.runner import Runner
 from synthmon.monitor.state import CheckState, StateTracker, Streaks, Transition
-from synthmon.outcomes import is_run_verdict
+from synthmon.run_verdict_names import is_run_verdict
 
 INTERVAL_S = 60.0
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthmon.outcomes import RUN_LATENCY_CHECK, CheckOutcome
+from synthmon.outcomes import CheckOutcome
+from synthmon.run_verdict_names import RUN_LATENCY_CHECK
 from synthmon.privacy import scrub_text
 
 
