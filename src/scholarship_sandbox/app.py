@@ -1,6 +1,7 @@
 """`create_app(settings)`: the sandbox as one ASGI app.
 
-Layers, outermost first: SLO metrics (health.py) -> edge (ids, security headers, access
+The web front end's pages (web/) sit beside the API routes and call the API from the
+browser. Layers, outermost first: SLO metrics (health.py) -> edge (ids, security headers, access
 log, last-resort 500) -> body guard (415/413) -> faults -> WAF -> rate limit -> FastAPI's
 exception handling -> routes. Metrics sit outside everything so they count what clients
 really got, injected faults included.
@@ -31,6 +32,7 @@ from .settings import Settings
 from .storage import Storage
 from .waf import RULES as WAF_RULES
 from .waf import WafMiddleware
+from .web import router as web_router
 
 # Every label value the business families can take, exposed at zero from the start
 # (selftests/sandbox/test_metric_init.py fails when a route counts a value missing here).
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="ScholarshipAI sandbox", version="1.0.0", lifespan=lifespan,
                   description="The embedded reference implementation of docs/api-contract.md.")
     for router in (auth.router, scholarships.router, saved.router, applications.router,
-                   provider.router, payments.router, admin.router):
+                   provider.router, payments.router, admin.router, web_router):
         app.include_router(router)
     install_problem_handlers(app)
 

@@ -62,7 +62,9 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 headers = [(k, v) for k, v in message.get("headers", ()) if k not in _DROPPED]
-                headers.extend(SECURITY_HEADERS)
+                # A response's own security header (a page's CSP) wins over the default.
+                own = {k for k, _ in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in own)
                 headers.append((b"x-request-id", request_id.encode()))
                 if synthetic_id is not None:
                     headers.append((b"x-synthetic-id", synthetic_id))

@@ -33,13 +33,15 @@ KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "add-field": (frozenset({"field"}), frozenset({"value"})),
     "server-header": (frozenset(), frozenset({"value"})),
     "cert-expiring": (frozenset({"days"}), frozenset()),
+    "slow-paint": (frozenset({"ms"}), frozenset()),
     **{kind: (frozenset(), frozenset()) for kind in (
         "no-rbac", "no-csrf", "no-validation", "no-rate-limit", "nonce-reuse",
         "lose-draft-writes", "not-ready", "auth-errors", "signup-failures", "capture-failures",
         "refresh-reuse", "cors-wildcard", "leak-pii", "no-auth",
         "no-token-expiry", "no-signature-check", "no-version-check", "no-body-limit",
         "no-content-type-check", "provider-writes", "alter-echo", "analytics-synthetic",
-        "cert-wrong-host")},
+        "cert-wrong-host", "dead-save-button", "script-error", "layout-shift",
+        "third-party-call")},
 }
 SECURITY_HEADER_NAMES = ("strict-transport-security", "content-security-policy",
                          "x-content-type-options", "x-frame-options", "referrer-policy",
@@ -176,6 +178,14 @@ class FaultSet:
     def matching(self, kind: str, route: str) -> list[Fault]:
         return [f for f in self._faults if f.kind == kind and fnmatchcase(route, f.route)
                 and (f.rate >= 1.0 or self._random.random() < f.rate)]
+
+    def active(self, kind: str, scope: Scope) -> Fault | None:
+        """The fault of `kind` in effect for this request, for its parameters, or None."""
+        if not self.on(kind, scope):
+            return None
+        route = self.template(scope)
+        return next((f for f in self._faults if f.kind == kind and fnmatchcase(route, f.route)),
+                    None)
 
     def on(self, kind: str, scope: Scope) -> bool:
         """Is `kind` in effect for this request? Rolls `rate` once per request and kind."""

@@ -118,10 +118,10 @@ def _route_methods(app: Any) -> list[tuple[str, str]]:
 
 
 def _compile_templates(app: Any) -> list[tuple[re.Pattern[str], str]]:
-    if hasattr(app, "openapi"):
-        paths = list(app.openapi().get("paths", {}))
-    else:
-        paths = [route.path for route in getattr(app, "routes", ()) if hasattr(route, "path")]
+    paths = list(app.openapi().get("paths", {})) if hasattr(app, "openapi") else []
+    # Routes left out of the OpenAPI document (a web front end's pages) count all the same.
+    paths += [route.path for route in getattr(app, "routes", ())
+              if isinstance(getattr(route, "path", None), str) and route.path not in paths]
     return [(compile_path(path)[0], path) for path in paths]
 
 

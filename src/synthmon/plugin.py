@@ -84,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _refuse_a_moved_rootdir(config)
     if not _is_a_synthmon_run(config):
         return
+    from synthmon.browser import plugin as browser
     from synthmon.reports.plugin import ReportsPlugin
     from synthmon.suite import fixtures
     from synthmon.suite.hooks import SUITE_KEY, SynthmonSuite
@@ -104,6 +105,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if policy is not None:
         manager.register(RunLatencyPlugin(config, RunLatencyRule.from_policy(policy)),
                          "synthmon-run-latency")
+    # the browser checks' fixtures and hooks (Playwright is imported only when one runs)
+    manager.register(browser, "synthmon-browser")
 
 
 def _is_a_synthmon_run(config: pytest.Config) -> bool:

@@ -1,4 +1,5 @@
-"""One Sample per HTTP call the monitor makes: the unit every later stage reads.
+"""One Sample per HTTP call the monitor makes, browser step it takes and Web Vital it measures:
+the unit every later stage reads.
 
 The plugin records samples on the worker and attaches them to the test report's
 `user_properties` under the key `SAMPLE_PROPERTY`, so they reach the xdist controller
@@ -17,6 +18,10 @@ SAMPLE_PROPERTY = "synthmon.sample"
 PHASES = ("dns", "connect", "tls", "ttfb", "transfer")  # Sample.phases, in the order they pass
 
 BudgetVerdict = Literal["ok", "degraded", "over_limit"]
+# http: one HTTP call of the api client (method and route template);
+# step: one step of a browser check (method "STEP", route the step's name);
+# vital: one Web Vital of one page (method "LCP", "CLS", ..., route the page's template).
+SampleKind = Literal["http", "step", "vital"]
 
 # What went wrong with a call (Sample.error_type; None when nothing did). A 5xx is only what
 # a server answered with a 5xx: a call that got no complete answer is one of NO_ANSWER.
@@ -38,10 +43,10 @@ INCOMPLETE = frozenset({NO_ANSWER, DEADLINE, BODY_TOO_LARGE})
 class Sample:
     run_id: str
     check: str  # the pytest node id of the check
-    method: str
-    route: str  # route template, e.g. /api/v1/scholarships/{scholarship_id}
-    status: int | None  # None when no response arrived
-    total_ms: float  # the whole request, body included
+    method: str  # an HTTP method; STEP, or a vital's name (LCP), for browser samples
+    route: str  # route template, e.g. /api/v1/scholarships/{scholarship_id}; see SampleKind
+    status: int | None  # None when no response arrived; a browser sample: its page's status
+    total_ms: float  # the whole request, body included; a step's duration; a vital's value
     ttfb_ms: float | None  # time to the response headers
     schema_ok: bool | None  # None when the call was not schema-checked
     schema_error: str | None
@@ -67,6 +72,9 @@ class Sample:
     # dns, connect, tls, ttfb, transfer (ms): on the one call per check made over a fresh
     # connection (synthmon.suite.phases); None on pooled calls
     phases: dict[str, float] | None = None
+    kind: SampleKind = "http"
+    # of total_ms, budget_ms and hard_limit_ms: "ms", or "score" for a unitless vital (CLS)
+    unit: str = "ms"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -87,6 +95,11 @@ class Sample:
     @property
     def endpoint(self) -> str:
         return f"{self.method} {self.route}"
+
+    @property
+    def is_http(self) -> bool:
+        """An HTTP call: what the gate's rates and latency criteria are computed from."""
+        return self.kind == "http"
 
     @property
     def is_server_error(self) -> bool:

@@ -1,0 +1,34 @@
+"""Fixtures of the browser checks: signing a test account in through the login page.
+
+The machinery (Chromium, devices, steps, Web Vitals, the page guard) is the `web` fixture of
+the synthmon plugin (synthmon.browser); only what is particular to these pages lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from synthmon.browser.flow import BrowserFlow
+from synthmon.suite.credentials import CredentialError, account
+
+
+@pytest.fixture
+def sign_in(web: BrowserFlow) -> Callable[[str], None]:
+    """sign_in(role): open the login page and log the test account in as a person does,
+    landing on the search page. Only test accounts are ever typed into a page."""
+
+    def sign_in(role: str) -> None:
+        try:
+            acct = account(role)
+        except CredentialError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        web.open("/login", step="open_login", lands_on="/login", next="/search")
+        with web.step("log_in", lands_on="/search"):
+            web.fill("login-email", acct.email)
+            web.fill("login-password", acct.password)
+            web.click("login-submit")
+            web.expect("search-form", "the search page after logging in")
+
+    return sign_in

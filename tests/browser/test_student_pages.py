@@ -1,0 +1,50 @@
+"""The student's flow in the browser, over the pages a student meets: search, details,
+save, begin an application, type the draft, see it autosaved, reload, find it there."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.b2c, pytest.mark.critical]
+
+DETAILS = "/scholarships/{scholarship_id}"
+DRAFT_PAGE = "/applications/{application_id}/draft"
+SAVED_ITEM = "/api/v1/me/saved/{scholarship_id}"
+APPLICATION = "/api/v1/applications/{application_id}"
+
+
+def test_student_saves_and_drafts_an_application_in_the_browser(web, sign_in, api, student,
+                                                                   cleanup, run_context):
+    sign_in("student")
+    with web.step("search", lands_on="/search"):
+        web.fill("search-input", "scholarship")
+        web.click("search-submit")
+        web.expect("search-results", "results for 'scholarship'")
+    # The second result: the API flow saves the first one for the same account meanwhile.
+    result = web.by_test_id("search-result").nth(1)
+    sid = result.get_attribute("data-scholarship-id")
+
+    with web.step("open_details", lands_on=DETAILS):
+        result.get_by_test_id("search-result-link").click()
+        web.expect("scholarship-title", "the scholarship's details")
+    with web.step("save"):
+        web.click("save-button")
+        web.expect("save-status", "the save to be acknowledged", state="saved")
+    cleanup.append(lambda: api.delete(SAVED_ITEM, path_params={"scholarship_id": sid},
+                                      token=student.access_token, expect=204))
+
+    with web.step("begin_application", lands_on=DRAFT_PAGE):
+        web.click("apply-button")
+        web.expect("autosave-status", "the new draft to open", state="loaded")
+    app_id = web.by_test_id("draft-editor").get_attribute("data-application-id")
+    cleanup.append(lambda: api.delete(APPLICATION, path_params={"application_id": app_id},
+                                      token=student.access_token, expect=204))
+
+    essay = f"Synthetic draft, run {run_context.run_id}: why it matters."
+    with web.step("autosave"):
+        web.type("draft-essay", essay)
+        web.expect("autosave-status", "the autosave to be acknowledged", state="saved")
+    with web.step("reload_draft", lands_on=DRAFT_PAGE):
+        web.page.reload()
+        web.expect("autosave-status", "the draft to open again", state="loaded")
+        web.expect("draft-essay", "the typed text after a reload", value=essay)
