@@ -18,6 +18,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "checks.md"
 BUDGET = re.compile(r"`([A-Z]+ /[^`]*)` (\d+) ms \(hard limit (\d+) ms\)")
+STEP_BUDGET = re.compile(r"step `([a-z_]+)` (\d+) ms \(hard limit (\d+) ms\)")
+VITAL_BUDGET = re.compile(
+    r"\b(TTFB|LCP|CLS|TBT|INP) ([\d.]+)(?: ms)? \(hard limit ([\d.]+)(?: ms)?\)")
 
 
 def _pytest(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -80,13 +83,44 @@ def test_markers_are_the_checks_real_markers(reality):
     assert not wrong, f"(documented, actual) markers differ: {wrong}"
 
 
+def browser_budgets() -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """(steps, vitals) of the policy's browser section: name -> (budget, hard limit)."""
+    browser = yaml.safe_load((REPO / "canary-policy.yaml").read_text())["browser"]
+    steps = {k: (v["budget_ms"], v["hard_limit_ms"]) for k, v in browser["steps"].items()}
+    vitals = {k.upper(): (v["budget"], v["hard_limit"]) for k, v in browser["vitals"].items()}
+    return steps, vitals
+
+
+@pytest.mark.slow
+def test_browser_budgets_match_the_policy_and_the_steps(reality):
+    steps, vitals = browser_budgets()
+    problems = []
+    for name, body in sections().items():
+        for step, budget, hard in STEP_BUDGET.findall(body):
+            wanted = steps.get(step, steps["default"])
+            if (float(budget), float(hard)) != wanted:
+                problems.append(f"{name}: step {step} {budget}/{hard} ms, policy says {wanted}")
+            if name in reality["checks"] and f"STEP {step}" not in reality["called"].get(name, ()):
+                problems.append(f"{name}: lists step {step}, which it did not take")
+        for vital, budget, hard in VITAL_BUDGET.findall(body):
+            if (float(budget), float(hard)) != vitals[vital]:
+                problems.append(f"{name}: {vital} {budget}/{hard}, policy says {vitals[vital]}")
+        taken = {e.split(" ", 1)[1] for e in reality["called"].get(name, ())
+                 if e.startswith("STEP ")}
+        documented = {s for s, _, _ in STEP_BUDGET.findall(body)}
+        if taken - documented:
+            problems.append(f"{name}: takes steps its Budget line does not list: "
+                            f"{sorted(taken - documented)}")
+    assert not problems, "\n".join(problems)
+
+
 @pytest.mark.slow
 def test_budgets_match_the_policy_and_the_calls(reality):
     endpoints, default = policy_budgets()
     problems = []
     for name, body in sections().items():
         listed = BUDGET.findall(body)
-        if not listed:
+        if not listed and not STEP_BUDGET.search(body):
             problems.append(f"{name}: no Budget line")
         for endpoint, budget, hard in listed:
             if (int(budget), int(hard)) != endpoints.get(endpoint, default):

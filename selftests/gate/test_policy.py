@@ -31,7 +31,7 @@ def test_the_shipped_policy_loads_with_every_rollback_criterion():
             "latency_p95_critical", "schema_failure_rate", "auth_error_rate",
             "payment_capture_failures", "waf_hits", "waf_high_severity_new",
             "signup_completion", "time_to_value_p80", "error_budget_burn"} <= ids
-    assert policy.phase("5")["scope"] == "not provider and not payments"
+    assert policy.phase("5")["scope"] == "not provider and not payments and not browser"
 
 
 def test_promql_templates_use_the_sandbox_families_and_placeholders():

@@ -28,6 +28,14 @@ class Case:
 
 
 B2C_FLOW = "test_student_searches_saves_and_drafts_an_application"
+B2C_PAGES = "test_student_saves_and_drafts_an_application_in_the_browser"
+CHECKOUT_PAGES = "test_student_buys_a_plan_in_the_browser"
+DETAILS_PAGE = "/scholarships/{scholarship_id}"
+API_B2C = ("-m", "b2c and critical and not browser")  # the API flow; its pages have own cases
+# The web faults bend pages only: selftests/suite/test_web_faults.py shows the API checks pass
+# with all of them on, so each needs only its own browser check here.
+PAGES_FLOW = ("-k", B2C_PAGES)
+CHECKOUT_FLOW = ("-k", CHECKOUT_PAGES)
 SECURITY_HEADERS = tuple(f"test_security_headers[{case}]" for case in (
     "/health-200", "/api/v1/scholarships-200", "/api/v1/no-such-route-404"))
 CSRF = ("test_cookie_session_enforces_csrf",
@@ -48,14 +56,14 @@ CERTIFICATE = "test_certificate_is_trusted_valid_for_the_host_and_not_expiring"
 CASES: dict[str, Case] = {
     "latency": Case("latency:ms=600,route=/health", ("-k", "health_is_ok"),
                     ("test_health_is_ok",), ("GET /health took", "over its hard limit of 500 ms")),
-    "error": Case("error:status=500,route=/api/v1/scholarships*", ("-m", "b2c and critical"),
+    "error": Case("error:status=500,route=/api/v1/scholarships*", API_B2C,
                   (B2C_FLOW,),
                   ("GET /api/v1/scholarships expected 200, got 500", "internal-error")),
     "error-503-retried": Case("error:status=503,route=/ready", ("-k", "ready_with"),
                               ("test_ready_with_every_dependency_ok",),
                               ("GET /ready expected 200, got 503",)),
     "drop-field": Case("drop-field:field=items.*.amount.currency,route=/api/v1/scholarships",
-                       ("-m", "b2c and critical"), (B2C_FLOW,),
+                       API_B2C, (B2C_FLOW,),
                        ("breaks schema scholarship-search at $.items[",
                         ".amount: 'currency' is a required property")),
     "retype-field": Case("retype-field:field=build_id,to=number,route=/health",
@@ -85,18 +93,18 @@ CASES: dict[str, Case] = {
                           ("the 4th call within a minute refused with 429",)),
     "nonce-reuse": Case("nonce-reuse", ("-k", "replayed_nonce"), ("test_replayed_nonce_is_409",),
                         ("/validate expected 409, got 200",)),
-    "lose-draft-writes": Case("lose-draft-writes", ("-m", "b2c and critical"), (B2C_FLOW,),
+    "lose-draft-writes": Case("lose-draft-writes", API_B2C, (B2C_FLOW,),
                               ("the draft read back exactly as autosaved",)),
     "not-ready": Case("not-ready", ("-k", "ready_with"), ("test_ready_with_every_dependency_ok",),
                       ("GET /ready expected 200, got 503", "not-ready")),
-    "auth-errors": Case("auth-errors", ("-m", "critical and (b2c or provider)"),
+    "auth-errors": Case("auth-errors", ("-m", "critical and (b2c or provider) and not browser"),
                         (B2C_FLOW, "test_provider_reads_the_dashboard"),
                         ("got 401", "invalid-token",
                          "GET /api/v1/provider/dashboard expected 200, got 401")),
     "signup-failures": Case("signup-failures", ("-k", "signup_login"),
                             ("test_signup_login_and_refresh_rotation",),
                             ("POST /api/v1/auth/signup expected 201, got 503",)),
-    "capture-failures": Case("capture-failures", ("-m", "payments and not negative"),
+    "capture-failures": Case("capture-failures", ("-m", "payments and not (negative or browser)"),
                              ("test_checkout_with_the_sandbox_token_validates_once",),
                              ("POST /api/v1/checkout expected 201, got 402",)),
     "refresh-reuse": Case("refresh-reuse", ("-k", "signup_login"),
@@ -160,6 +168,30 @@ CASES: dict[str, Case] = {
                             DASHBOARD_WRITES,
                             tuple(f"{method} /api/v1/provider/dashboard expected 405, got 200"
                                   for method in ("POST", "PUT", "DELETE"))),
+    # The web faults and the API faults a page shows: each trips its browser check alone.
+    "dead-save-button": Case("dead-save-button", PAGES_FLOW, (B2C_PAGES,),
+                             (f"step save on {DETAILS_PAGE} ended",
+                              "expected the save to be acknowledged")),
+    "lose-draft-writes-pages": Case("lose-draft-writes", PAGES_FLOW, (B2C_PAGES,),
+                                    ("expected the typed text after a reload",)),
+    "script-error": Case("script-error:route=/scholarships/*", PAGES_FLOW, (B2C_PAGES,),
+                         (f"{DETAILS_PAGE} threw an uncaught exception: TypeError",),
+),
+    "layout-shift": Case("layout-shift:route=/scholarships/*", PAGES_FLOW, (B2C_PAGES,),
+                         (f"CLS of {DETAILS_PAGE} was", "over its hard limit of 0.250"),
+),
+    "slow-paint": Case("slow-paint:ms=4300,route=/scholarships/*", PAGES_FLOW,
+                       (B2C_PAGES,), (f"LCP of {DETAILS_PAGE} was",
+                                      "over its hard limit of 4000 ms")),
+    "slow-paint-pricing": Case("slow-paint:ms=4300,route=/pricing", CHECKOUT_FLOW,
+                               (CHECKOUT_PAGES,), ("LCP of /pricing was",)),
+    "third-party-call": Case("third-party-call:route=/scholarships/*", PAGES_FLOW,
+                             (B2C_PAGES,), (f"{DETAILS_PAGE} requested another host than the "
+                                            "target: https://beacon.thirdparty.example",),
+    ),
+    "capture-failures-pages": Case("capture-failures", CHECKOUT_FLOW, (CHECKOUT_PAGES,),
+                                   ("/checkout POST /api/v1/checkout answered 402",),
+          ),
     "drop-metric": Case("drop-metric:family=scholarshipai_build_info", ("-k", "slo_families"),
                         ("test_metrics_expose_the_slo_families",),
                         ("GET /metrics answered 200", "missing scholarshipai_build_info")),

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.payments, pytest.mark.critical]
+pytestmark = [pytest.mark.browser, pytest.mark.payments, pytest.mark.critical,
+              pytest.mark.timeout(120)]
 
 CONFIRMATION = "/checkout/{checkout_id}/confirmation"
 

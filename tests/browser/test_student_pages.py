@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.b2c, pytest.mark.critical]
+# A browser check takes seconds, a throttled phone more: its own timeout, not the suite's 30 s.
+pytestmark = [pytest.mark.browser, pytest.mark.b2c, pytest.mark.critical, pytest.mark.timeout(120)]
 
 DETAILS = "/scholarships/{scholarship_id}"
 DRAFT_PAGE = "/applications/{application_id}/draft"
@@ -41,8 +42,8 @@ def test_student_saves_and_drafts_an_application_in_the_browser(web, sign_in, ap
                                       token=student.access_token, expect=204))
 
     essay = f"Synthetic draft, run {run_context.run_id}: why it matters."
-    with web.step("autosave"):
-        web.type("draft-essay", essay)
+    web.type("draft-essay", essay)  # key by key, as a student types: INP measures each key
+    with web.step("autosave"):  # from the last key to the acknowledgement
         web.expect("autosave-status", "the autosave to be acknowledged", state="saved")
     with web.step("reload_draft", lands_on=DRAFT_PAGE):
         web.page.reload()

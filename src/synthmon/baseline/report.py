@@ -12,8 +12,9 @@ baseline.json (version 1), read by `synthmon gate --baseline FILE`:
       "runs": [{"run_id": str, "exit_status": int, "requests": int}],
       "stopped_because": str,
       "endpoints": {
-        "METHOD /route": {
-          "method", "route", "critical": bool, "budget_ms": float|null,
+        "METHOD /route" | "STEP name @device" | "VITAL /page @device": {
+          "method", "route", "kind": "http"|"step"|"vital", "unit": "ms"|"score",
+          "device": str (browser samples), "critical": bool, "budget_ms": float|null,
           "count": answers measured, "errors": calls without an answer or with a 5xx,
           "min_ms", "max_ms", "mean_ms", "p50_ms", "p95_ms", "p99_ms",
           "p95_ci_ms": {"low": float|null, "high": float|null},   # null: too few samples
@@ -30,6 +31,8 @@ baseline.json (version 1), read by `synthmon gate --baseline FILE`:
 
 Latency is measured on answers (status < 500), as the gate measures it: a failed call is
 fast or times out for reasons of its own; failures are counted in `errors` and `rates`.
+Browser steps and Web Vitals (P50/P95/P99 per page) are kept per device, since a throttled
+phone and a desktop are different distributions; `rates` count HTTP calls only, as the gate.
 """
 
 from __future__ import annotations
@@ -67,11 +70,12 @@ def build_baseline(samples: Iterable[Sample], *, meta: dict[str, Any], wanted: i
     """The baseline document; `meta` carries target, environment, cohort, build_id,
     git_sha, started_at/finished_at (unix), runs and stopped_because."""
     samples = list(samples)
+    calls = [s for s in samples if s.is_http]
     critical = set(critical)
     budgets = budgets or {}
     groups: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
-        groups[sample.endpoint].append(sample)
+        groups[_key(sample)].append(sample)
     endpoints: dict[str, Any] = {}
     for name in sorted(groups):
         group = groups[name]
@@ -79,6 +83,9 @@ def build_baseline(samples: Iterable[Sample], *, meta: dict[str, Any], wanted: i
         endpoints[name] = {
             "method": group[0].method,
             "route": group[0].route,
+            "kind": group[0].kind,
+            "unit": group[0].unit,
+            **({} if group[0].is_http else {"device": group[0].device}),
             "critical": name in critical or any(s.critical for s in group),
             "budget_ms": budgets.get(name, group[0].budget_ms),
             **summarize(latencies),
@@ -115,18 +122,25 @@ def build_baseline(samples: Iterable[Sample], *, meta: dict[str, Any], wanted: i
         "missing": sorted(critical - set(groups)),
         "short": {e: endpoints[e]["count"] for e in sorted(critical & set(groups))
                   if endpoints[e]["count"] < wanted},
-        "rates": {name: {"events": sum(1 for s in samples if is_bad(s)), "n": len(samples)}
+        "rates": {name: {"events": sum(1 for s in calls if is_bad(s)), "n": len(calls)}
                   for name, is_bad in RATES.items()},
         "plot": PLOT_FILE,
     }
 
 
-def _critical_first(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return sorted(doc["endpoints"].items(), key=lambda item: (not item[1]["critical"], item[0]))
+def _key(sample: Sample) -> str:
+    return sample.endpoint if sample.is_http else f"{sample.endpoint} @{sample.device}"
 
 
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
+def _critical_first(doc: dict[str, Any], kind: str = "http") -> list[tuple[str, dict[str, Any]]]:
+    chosen = [(n, e) for n, e in doc["endpoints"].items() if e.get("kind", "http") == kind]
+    return sorted(chosen, key=lambda item: (not item[1]["critical"], item[0]))
+
+
+def _ms(value: float | None, unit: str = "ms") -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if unit == "score" else f"{value:.1f}"
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
@@ -171,6 +185,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
         lines += [f"| `{name}` | " + " | ".join(_ms(p[k]) for k in
                                                  ("dns", "connect", "tls", "ttfb", "transfer"))
                   + " |" for name, p in phased] + [""]
+    lines += _browser_tables(doc)
     if doc["missing"]:
         lines += ["## Critical endpoints never called", ""]
         lines += [f"- `{e}`" for e in doc["missing"]] + [""]
@@ -182,6 +197,33 @@ def to_markdown(doc: dict[str, Any]) -> str:
         lines.append(f"| {name} | {rate['events']} | {rate['n']} |")
     lines += ["", f"![latency distributions]({doc['plot']})", ""]
     return "\n".join(lines)
+
+
+def _browser_tables(doc: dict[str, Any]) -> list[str]:
+    """Browser steps, and Web Vitals per page, per device: P50/P95/P99 and the budget."""
+    lines: list[str] = []
+    steps = _critical_first(doc, "step")
+    if steps:
+        lines += ["## Browser steps", "", "| step | device | n | P50 | P95 | P99 | max | budget |",
+                  "|---|---|--:|--:|--:|--:|--:|--:|"]
+        lines += [f"| `{e['route']}` | {e.get('device', '')} | {e['count']} | {_ms(e['p50_ms'])} "
+                  f"| **{_ms(e['p95_ms'])}** | {_ms(e['p99_ms'])} | {_ms(e['max_ms'])} "
+                  f"| {_ms(e['budget_ms'])} |" for _, e in steps]
+        lines += ["", "Milliseconds, from the step's first action to its visible result.", ""]
+    vitals = sorted(_critical_first(doc, "vital"),
+                    key=lambda item: (item[1].get("device", ""), item[1]["route"],
+                                      item[1]["method"]))
+    if vitals:
+        lines += ["## Web Vitals per page", "",
+                  "| page | device | vital | n | P50 | P95 | P99 | budget |",
+                  "|---|---|---|--:|--:|--:|--:|--:|"]
+        lines += [f"| `{e['route']}` | {e.get('device', '')} | {e['method']} | {e['count']} "
+                  f"| {_ms(e['p50_ms'], e['unit'])} | **{_ms(e['p95_ms'], e['unit'])}** "
+                  f"| {_ms(e['p99_ms'], e['unit'])} | {_ms(e['budget_ms'], e['unit'])} |"
+                  for _, e in vitals]
+        lines += ["", "Milliseconds, but CLS: a unitless score. Budgets are Google's "
+                  "\"good\" thresholds.", ""]
+    return lines
 
 
 def write_plot(doc: dict[str, Any], path: Path, slo_ms: float | None = None,

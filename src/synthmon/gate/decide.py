@@ -4,6 +4,7 @@ calibration can call it on thousands of resampled windows."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -51,6 +52,9 @@ def _synthetic_evaluator(c: Criterion, budgets: dict[str, float]
 
 def evaluate(policy: Policy, inp: GateInput, prometheus: PrometheusClient | None = None,
              only: set[str] | None = None) -> Decision:
+    # Every criterion is about HTTP calls: browser steps and Web Vitals are not requests.
+    inp = dataclasses.replace(inp, canary=[s for s in inp.canary if s.is_http],
+                              control=[s for s in inp.control if s.is_http])
     chosen = [c for c in policy.criteria if only is None or c.id in only]
     # Criteria the phase's scope starves (payments in phase 5) are set aside first: they
     # take no share of the false-rollback budget and never hold the phase.

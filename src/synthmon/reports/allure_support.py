@@ -106,6 +106,9 @@ def step_for_sample(sample: Sample, exchange: Exchange | None = None) -> None:
     and response attached (scrubbed once more here, so a slip upstream stays in-process)."""
     import allure
 
+    if not sample.is_http:
+        _browser_step(sample)
+        return
     status = sample.status if sample.status is not None else (sample.error_type or "no response")
     title = f"{sample.method} {sample.route} -> {status} in {sample.total_ms:.1f} ms"
     request, response = exchange_views(sample, exchange)
@@ -114,6 +117,26 @@ def step_for_sample(sample: Sample, exchange: Exchange | None = None) -> None:
             allure.attach(json.dumps(scrub_value(view), indent=2),
                           name=f"{part} {sample.synthetic_id}",
                           attachment_type=allure.attachment_type.JSON)
+
+
+def _browser_step(sample: Sample) -> None:
+    """A browser step (`step save: 312 ms`) or a page's vital (`LCP /search: 820 ms`), with
+    its budget verdict; no request or response to attach."""
+    import allure
+
+    value = f"{sample.total_ms:.3f}" if sample.unit == "score" else f"{sample.total_ms:.0f} ms"
+    title = (f"step {sample.route}: {value}" if sample.kind == "step"
+             else f"{sample.method} {sample.route}: {value}")
+    if sample.budget_verdict != "ok":
+        title += f" ({sample.budget_verdict.replace('_', ' ')})"
+    with allure.step(title):
+        allure.attach(json.dumps(scrub_value({
+            "synthetic_id": sample.synthetic_id, "trace_id": sample.trace_id,
+            "value": sample.total_ms, "unit": sample.unit, "budget": sample.budget_ms,
+            "hard_limit": sample.hard_limit_ms, "budget_verdict": sample.budget_verdict,
+            "page_status": sample.status, "error_type": sample.error_type}), indent=2),
+            name=f"{sample.kind} {sample.synthetic_id}",
+            attachment_type=allure.attachment_type.JSON)
 
 
 def write_environment(results_dir: Path, ctx: RunContext) -> None:

@@ -31,7 +31,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 def endpoint_stats(samples: Iterable[Sample]) -> dict[str, dict[str, Any]]:
     """{"GET /health": {count, server_errors, no_answer, schema_failures, over_budget,
     p50_ms, ...}}: a 5xx is what a server answered; a call without a complete answer is
-    counted apart."""
+    counted apart. Browser steps and vitals too ("STEP save", "LCP /search"), their figures in
+    their `unit`."""
     groups: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         groups[sample.endpoint].append(sample)
@@ -41,6 +42,8 @@ def endpoint_stats(samples: Iterable[Sample]) -> dict[str, dict[str, Any]]:
         stats[name] = {
             "method": group[0].method,
             "route": group[0].route,
+            "kind": group[0].kind,
+            "unit": group[0].unit,
             "critical": any(s.critical for s in group),
             "count": len(group),
             "server_errors": sum(1 for s in group if s.is_server_error),

@@ -1,5 +1,6 @@
 """The one end-of-run summary in the pytest output: the run, its checks, per endpoint the
-calls and percentiles, the calls over budget, the flaky checks and the failed calls' ids."""
+calls and percentiles, per browser step the same, per page its Web Vitals, the calls, steps
+and vitals over budget, the flaky checks and the failed calls' ids."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from typing import Any
 
 from synthmon.reports.collect import Collector
 from synthmon.reports.stats import endpoint_stats
-from synthmon.samples import Sample, phase_medians
 from synthmon.run_context import RunContext
+from synthmon.samples import Sample, phase_medians
 
 _MAX_ROWS = 25
 _MAX_DEGRADED = 10
+_VITALS = ("TTFB", "LCP", "CLS", "TBT", "INP")
 
 
 def _drift_lines(stats: dict[str, dict[str, Any]]) -> Iterator[str]:
@@ -52,10 +54,13 @@ def render_summary(collector: Collector, context: RunContext,
            f"{len(flaky)} flaky")
     outcome = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n)
     yield f"checks: {outcome or 'none'}; requests: {len(collector.samples)}"
-    if stats:
+    calls = {name: row for name, row in stats.items() if row["kind"] == "http"}
+    steps = {name: row for name, row in stats.items() if row["kind"] == "step"}
+    vitals = {name: row for name, row in stats.items() if row["kind"] == "vital"}
+    if calls:
         yield (f"{'endpoint':<45} {'n':>4} {'5xx':>4} {'none':>4} {'p50':>7} {'p95':>7} "
                f"{'p99':>7} {'budget':>7}")
-        rows = sorted(stats.items(), key=lambda kv: -kv[1]["p95_ms"])
+        rows = sorted(calls.items(), key=lambda kv: -kv[1]["p95_ms"])
         for name, row in rows[:_MAX_ROWS]:
             flag = " !" if row["over_budget"] else ""
             yield (f"{name[:45]:<45} {row['count']:>4} {row['server_errors']:>4} "
@@ -64,11 +69,15 @@ def render_summary(collector: Collector, context: RunContext,
         if len(rows) > _MAX_ROWS:
             yield f"... {len(rows) - _MAX_ROWS} more endpoints in summary.json"
         yield "(ms; 5xx: answered with a 5xx; none: no complete answer; '!': over budget)"
-        yield from _drift_lines(stats)
+        yield from _drift_lines(calls)
         yield from _phase_line(collector.samples)
+    if steps:
+        yield from _steps(steps)
+    if vitals:
+        yield from _vitals(vitals)
     for sample in degraded[:_MAX_DEGRADED]:
-        yield (f"  degraded: {sample.endpoint} {sample.total_ms:.0f} ms > "
-               f"{sample.budget_ms:.0f} ms [{sample.synthetic_id}]")
+        yield (f"  degraded: {sample.endpoint} {_value(sample.total_ms, sample)} > "
+               f"{_value(sample.budget_ms, sample)} [{sample.synthetic_id}]")
     for check in flaky:
         yield f"  flaky: {check.nodeid}: {check.flaky_reason}"
     yield from _ids_to_search(collector)
@@ -90,3 +99,39 @@ def _ids_to_search(collector: Collector) -> Iterator[str]:
         for check in checks:
             ids = check.failed_synthetic_ids or check.synthetic_ids
             yield f"  {kind} {check.nodeid}: " + (", ".join(ids) if ids else "(no calls made)")
+
+
+def _value(value: float, sample: Sample) -> str:
+    return f"{value:.3f}" if sample.unit == "score" else f"{value:.0f} ms"
+
+
+def _steps(stats: dict[str, dict[str, Any]]) -> Iterator[str]:
+    yield f"{'browser step':<45} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7} {'budget':>7}"
+    rows = sorted(stats.items(), key=lambda kv: -kv[1]["p95_ms"])
+    for name, row in rows[:_MAX_ROWS]:
+        flag = " !" if row["over_budget"] else ""
+        yield (f"{name[:45]:<45} {row['count']:>4} {row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f} "
+               f"{row['p99_ms']:>7.1f} {row['budget_ms']:>7.0f}{flag}")
+    if len(rows) > _MAX_ROWS:
+        yield f"... {len(rows) - _MAX_ROWS} more steps in summary.json"
+
+
+def _vitals(stats: dict[str, dict[str, Any]]) -> Iterator[str]:
+    """One row per page, one column per vital: its P95 over the page's visits."""
+    pages: dict[str, dict[str, dict[str, Any]]] = {}
+    for entry in stats.values():
+        pages.setdefault(entry["route"], {})[entry["method"]] = entry
+    yield f"{'Web Vitals (p95; ms, CLS unitless) of page':<45} " + " ".join(
+        f"{v:>7}" for v in _VITALS)
+    for page in sorted(pages)[:_MAX_ROWS]:
+        cells = []
+        for vital in _VITALS:
+            row = pages[page].get(vital)
+            if row is None:
+                cells.append(f"{'-':>7}")
+                continue
+            value = f"{row['p95_ms']:.3f}" if row["unit"] == "score" else f"{row['p95_ms']:.0f}"
+            cells.append(f"{value + ('!' if row['over_budget'] else ''):>7}")
+        yield f"{page[:45]:<45} " + " ".join(cells)
+    if len(pages) > _MAX_ROWS:
+        yield f"... {len(pages) - _MAX_ROWS} more pages in summary.json"

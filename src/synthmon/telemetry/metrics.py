@@ -1,5 +1,6 @@
 """The monitor's metrics: request duration, check results, schema failures, budget breaches,
-flaky checks. All tagged canary=true, cohort, region, device, build_id, git_sha.
+flaky checks, browser steps and Web Vitals. All tagged canary=true, cohort, region, device,
+build_id, git_sha.
 
 Series labels stay bounded on purpose: the per-request synthetic id and the trace id ride on
 each point as an exemplar (the exemplar's filtered attributes and its trace/span ids), which
@@ -28,6 +29,11 @@ FLAKY_CHECKS = "synthmon.check.flaky"
 SCHEMA_DRIFT = "synthmon.schema.drift"
 PHASE_DURATION = "synthmon.http.client.phase.duration"
 DNS_LOOKUP = "dns.lookup.duration"  # the semantic conventions' own name for the dns phase
+BROWSER_STEP = "synthmon.browser.step.duration"
+# One histogram per Web Vital (CLS has no unit), named after the vital as web-vitals names it.
+WEB_VITALS = {"TTFB": "synthmon.web_vital.ttfb", "LCP": "synthmon.web_vital.lcp",
+              "CLS": "synthmon.web_vital.cls", "TBT": "synthmon.web_vital.tbt",
+              "INP": "synthmon.web_vital.inp"}
 
 # The HTTP semantic conventions' advisory buckets plus the canary's two thresholds (the SLO's
 # 120 ms P95 and the 150 ms rollback trigger), so a histogram quantile lands on them exactly.
@@ -35,6 +41,16 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.12, 0.15, 0.25, 0.5,
                     1.0, 2.5, 5.0, 7.5, 10.0)
 
 ERROR_TYPE = "synthmon.error.type"
+# Google's "good" and "poor" thresholds are bucket bounds, so a quantile lands on them.
+_VITAL_BUCKETS = {
+    "TTFB": (0.05, 0.1, 0.2, 0.4, 0.8, 1.2, 1.8, 3.0, 5.0, 10.0),
+    "LCP": (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0, 20.0),
+    "CLS": (0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0),
+    "TBT": (0.016, 0.05, 0.1, 0.2, 0.3, 0.6, 1.0, 2.0, 5.0),
+    "INP": (0.016, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0),
+}
+_STEP_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 20.0)
+_BROWSER_KEYS = {"url.template", "synthmon.step", "synthmon.critical", "error.type"}
 _HTTP_KEYS = {"http.request.method", "url.template", "http.response.status_code",
               "server.address", "server.port", "error.type", ERROR_TYPE, "synthmon.critical"}
 _CHECK_KEYS = {"test.case.name", "test.suite.name", "test.case.result.status"}
@@ -47,7 +63,7 @@ def views() -> list[View]:
              aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
         View(instrument_name=SCHEMA_FAILURES, attribute_keys=run | _HTTP_KEYS),
         View(instrument_name=BUDGET_BREACHES,
-             attribute_keys=run | _HTTP_KEYS | {"synthmon.budget.verdict"}),
+             attribute_keys=run | _HTTP_KEYS | _BROWSER_KEYS | {"synthmon.budget.verdict"}),
         View(instrument_name=CHECK_RESULTS, attribute_keys=run | _CHECK_KEYS),
         View(instrument_name=FLAKY_CHECKS, attribute_keys=run | _CHECK_KEYS),
         View(instrument_name=SCHEMA_DRIFT, attribute_keys=run | _HTTP_KEYS),
@@ -56,6 +72,11 @@ def views() -> list[View]:
              aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
         View(instrument_name=DNS_LOOKUP, attribute_keys=run | {"dns.question.name"},
              aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
+        View(instrument_name=BROWSER_STEP, attribute_keys=run | _BROWSER_KEYS,
+             aggregation=ExplicitBucketHistogramAggregation(_STEP_BUCKETS)),
+        *(View(instrument_name=WEB_VITALS[vital], attribute_keys=run | _BROWSER_KEYS,
+               aggregation=ExplicitBucketHistogramAggregation(buckets))
+          for vital, buckets in _VITAL_BUCKETS.items()),
     ]
 
 
@@ -123,8 +144,18 @@ class Instruments:
                         "tls, ttfb, transfer.")
         self.dns_lookup = meter.create_histogram(
             DNS_LOOKUP, unit="s", description="DNS lookups of the target's host name.")
+        self.step = meter.create_histogram(
+            BROWSER_STEP, unit="s",
+            description="Browser check steps, from the first action to the visible result.")
+        self.vitals = {vital: meter.create_histogram(
+            name, unit="1" if vital == "CLS" else "s",
+            description=f"{vital} of a page in a browser check.")
+            for vital, name in WEB_VITALS.items()}
 
     def record_sample(self, sample: Sample) -> None:
+        if not sample.is_http:
+            self._record_browser(sample)
+            return
         attrs = {**self.run_attrs, **http_attributes(sample),
                  "synthetic.id": sample.synthetic_id}
         context = exemplar_context(sample.trace_id, sample.span_id)
@@ -140,6 +171,28 @@ class Instruments:
                 self.dns_lookup.record(ms / 1000.0, {
                     **self.run_attrs, "dns.question.name": attrs.get("server.address", ""),
                     "synthetic.id": sample.synthetic_id}, context=context)
+        if sample.budget_verdict != "ok":
+            self.budget_breaches.add(1, {**attrs, "synthmon.budget.verdict": sample.budget_verdict},
+                                     context=context)
+
+    def _record_browser(self, sample: Sample) -> None:
+        """A step (synthmon.step: its name) or a vital (url.template: the page), device among
+        the run's tags; over-budget ones are budget breaches like slow calls."""
+        attrs: dict[str, Any] = {**self.run_attrs, "synthmon.critical": sample.critical,
+                                 "synthetic.id": sample.synthetic_id}
+        if sample.kind == "step":
+            attrs["synthmon.step"] = sample.route
+            histogram = self.step
+        else:
+            attrs["url.template"] = sample.route
+            histogram = self.vitals.get(sample.method)
+            if histogram is None:
+                return
+        if sample.error_type:
+            attrs["error.type"] = sample.error_type
+        value = sample.total_ms if sample.unit == "score" else sample.total_ms / 1000.0
+        context = exemplar_context(sample.trace_id, sample.span_id)
+        histogram.record(value, attrs, context=context)
         if sample.budget_verdict != "ok":
             self.budget_breaches.add(1, {**attrs, "synthmon.budget.verdict": sample.budget_verdict},
                                      context=context)
