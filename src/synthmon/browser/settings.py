@@ -46,13 +46,14 @@ class Device:
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> Device:
-        network = data.get("network")
+        """From a device of a loaded policy, whose defaults the schema filled in."""
+        network = data.get("network")  # optional, and no default: no throttling
         return cls(
             name=name, width=int(data["viewport"]["width"]),
             height=int(data["viewport"]["height"]),
-            device_scale_factor=float(data.get("device_scale_factor", 1)),
-            mobile=bool(data.get("mobile", False)), touch=bool(data.get("touch", False)),
-            user_agent=str(data["user_agent"]), cpu_slowdown=float(data.get("cpu_slowdown", 1)),
+            device_scale_factor=float(data["device_scale_factor"]),
+            mobile=bool(data["mobile"]), touch=bool(data["touch"]),
+            user_agent=str(data["user_agent"]), cpu_slowdown=float(data["cpu_slowdown"]),
             network=Network(float(network["latency_ms"]), float(network["download_kbps"]),
                             float(network["upload_kbps"])) if network else None)
 
@@ -74,12 +75,9 @@ class BrowserSettings:
     @classmethod
     def from_policy(cls, policy: Policy, environ: dict[str, str] | None = None
                     ) -> BrowserSettings:
+        """From a loaded policy (its browser section is always there, defaults filled in)."""
         environ = dict(os.environ if environ is None else environ)
-        section = policy.data.get("browser")
-        if not isinstance(section, dict):
-            raise BrowserSetupError(
-                f"{policy.path} has no browser: section, which the browser checks need "
-                "(see the shipped canary-policy.yaml), or leave them out with -m \"not browser\"")
+        section = policy.data["browser"]
         steps = {name: Budget(float(b["budget_ms"]), float(b["hard_limit_ms"]), False)
                  for name, b in section["steps"].items()}
         vitals = {name: Budget(float(section["vitals"][name]["budget"]),
