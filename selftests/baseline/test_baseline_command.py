@@ -63,7 +63,8 @@ def test_every_critical_endpoint_measured_and_a_slow_one_shows(tmp_path: Path) -
         done = baseline("--target", healthy, "--samples", "2", "--pace", "0",
                         "--out", str(tmp_path / "healthy"))
         assert done.returncode == 0, done.stdout + done.stderr
-        slowed = baseline("--target", slow, "--samples", "3", "--pace", "0", "-m", "b2c",
+        slowed = baseline("--target", slow, "--samples", "3", "--pace", "0", "-m",
+                          "b2c and not browser",
                           "--out", str(tmp_path / "slow"))
         assert slowed.returncode == 0, slowed.stdout + slowed.stderr
     doc = json.loads((tmp_path / "healthy" / "baseline.json").read_text())
@@ -75,7 +76,12 @@ def test_every_critical_endpoint_measured_and_a_slow_one_shows(tmp_path: Path) -
         assert entry["count"] >= 2 and len(entry["latencies_ms"]) == entry["count"]
         assert entry["min_ms"] <= entry["p50_ms"] <= entry["p95_ms"] <= entry["max_ms"]
     assert (tmp_path / "healthy" / "baseline.png").stat().st_size > 5000
-    assert "| `GET /health` | yes |" in (tmp_path / "healthy" / "baseline.md").read_text()
+    markdown = (tmp_path / "healthy" / "baseline.md").read_text()
+    assert "| `GET /health` | yes |" in markdown
+    # the browser checks' pages, per device: P50/P95/P99 of each Web Vital
+    assert {"LCP /search @desktop", "CLS /scholarships/{scholarship_id} @desktop",
+            "STEP autosave @desktop"} <= set(doc["endpoints"])
+    assert "## Web Vitals per page" in markdown and "| `/pricing` | desktop | LCP |" in markdown
     slow_doc = json.loads((tmp_path / "slow" / "baseline.json").read_text())
     assert slow_doc["endpoints"][SEARCH]["min_ms"] >= 80  # the injected 80 ms, every call
     assert doc["endpoints"][SEARCH]["p50_ms"] < 80

@@ -30,11 +30,15 @@ def test_every_call_is_one_complete_sample_on_worker_and_controller(tmp_path):
                         "--device", "mobile", reports_dir=str(reports),
                         env={"SAMPLE_SINK": str(sink), "PYTHONPATH": str(tmp_path)})
     assert run.passed, run.output
-    samples = [Sample.from_dict(json.loads(line)) for line in sink.read_text().splitlines()]
+    every = [Sample.from_dict(json.loads(line)) for line in sink.read_text().splitlines()]
+    samples = [s for s in every if s.is_http]
     assert len(samples) > 40
 
-    ids = [s.synthetic_id for s in samples]
-    assert len(set(ids)) == len(ids), "synthetic ids must be unique per call"
+    ids = [s.synthetic_id for s in every]
+    # one id per call and per browser step; a page's vitals carry the id of the step that
+    # opened the page
+    own = [s.synthetic_id for s in every if s.kind != "vital"]
+    assert len(set(own)) == len(own), "synthetic ids must be unique per call"
     # the controller's probe of the target is the suite's own call, not a check's: no sample
     assert not [i for i in ids if ".session." in i], ids
     run_id = samples[0].run_id
@@ -65,6 +69,28 @@ def test_every_call_is_one_complete_sample_on_worker_and_controller(tmp_path):
         assert entry is not None, f"{s.synthetic_id} not in the target's access log"
         assert entry["trace_id"] == s.trace_id and entry["status"] == s.status
         assert entry["synthetic"] in (True, "true", 1)
+
+    # the browser checks' steps and Web Vitals, on the device of the run, through the same
+    # path; the pages' own requests carried ids of the same check, which the target logged
+    browser = [s for s in every if not s.is_http]
+    steps = {s.route for s in browser if s.kind == "step"}
+    assert {"log_in", "save", "autosave", "reload_draft", "pay"} <= steps, steps
+    pages = {s.route for s in browser if s.kind == "vital" and s.method == "LCP"}
+    assert {"/search", "/scholarships/{scholarship_id}", "/applications/{application_id}/draft",
+            "/pricing", "/checkout/{checkout_id}/confirmation"} <= pages, pages
+    for s in browser:
+        assert (s.region, s.device, s.cohort, s.run_id) == ("eu-test", "mobile", "control",
+                                                            run_id)
+        assert s.check.startswith("tests/browser/") and s.status == 200, s
+        assert HEX32.match(s.trace_id) and HEX16.match(s.span_id), s
+        assert s.unit == ("score" if s.method == "CLS" else "ms"), s
+    steps_by_id = {s.synthetic_id for s in browser if s.kind == "step"}
+    assert all(s.synthetic_id in steps_by_id for s in browser if s.kind == "vital")
+    by_check = {s.check.split("::")[1]: s.synthetic_id.rsplit(".", 1)[0] for s in browser}
+    for check, prefix in by_check.items():
+        page_calls = [i for i in logged if i.startswith(prefix + ".")
+                      and logged[i]["route"] == "/api/v1/auth/login"]
+        assert page_calls, f"{check}: its login page's API call is not in the target's log"
 
     # the controller received each sample exactly once (reports read it there)
     summary = json.loads(next(reports.glob("*/summary.json")).read_text())

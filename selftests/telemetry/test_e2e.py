@@ -48,7 +48,11 @@ def test_otlp_export_reports_and_log_correlation(tmp_path: Path, sandbox_factory
     attachments = [json.loads(p.read_text())
                    for p in (latest / "allure-results").glob("*-attachment.json")]
     sent = [a for a in attachments if "method" in a and "url" in a]
-    assert len(sent) == len(summary["requests"])
+    calls = [r for r in summary["requests"] if r.get("kind", "http") == "http"]
+    assert len(sent) == len(calls)
+    # the browser check's steps and vitals have a step of their own each, no request
+    browser = [a for a in attachments if "budget_verdict" in a and "unit" in a]
+    assert len(browser) == len(summary["requests"]) - len(calls) > 0
     authorized = [a for a in sent if "Authorization" in a["headers"]]
     assert authorized and {a["headers"]["Authorization"] for a in authorized} == {"[redacted]"}
     assert all(a["url"].endswith("e2e=1") or "e2e=1&" in a["url"] for a in sent)
@@ -94,6 +98,16 @@ def test_otlp_export_reports_and_log_correlation(tmp_path: Path, sandbox_factory
         assert point["exemplars"], point["name"]
         assert all(e["filtered_attributes"].get("synthetic.id") for e in point["exemplars"])
     assert any(p["name"] == "synthmon.check.results" for p in points)
+    # the browser check's Web Vitals per page and its steps, with the run's tags and device
+    lcp = [p for p in points if p["name"] == "synthmon.web_vital.lcp"]
+    assert {p["attributes"]["url.template"] for p in lcp} >= {
+        "/search", "/scholarships/{scholarship_id}", "/applications/{application_id}/draft"}
+    assert {2.5, 4.0} <= set(lcp[0]["explicit_bounds"])
+    cls = [p for p in points if p["name"] == "synthmon.web_vital.cls"]
+    assert cls and {0.1, 0.25} <= set(cls[0]["explicit_bounds"])
+    steps = [p for p in points if p["name"] == "synthmon.browser.step.duration"]
+    assert {p["attributes"]["synthmon.step"] for p in steps} >= {"log_in", "save", "autosave"}
+    assert all(p["attributes"]["device"] == "desktop" for p in lcp + cls + steps)
 
     # the JSON-lines copy in the report holds the same spans and points
     records = [json.loads(line) for line in (latest / "telemetry.jsonl").read_text().splitlines()]

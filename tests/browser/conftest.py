@@ -11,6 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from synthmon.browser.flow import BrowserFlow
+from synthmon.privacy import register_secret
+from synthmon.suite.client import ApiClient
 from synthmon.suite.credentials import CredentialError, account
 
 
@@ -32,3 +34,20 @@ def sign_in(web: BrowserFlow) -> Callable[[str], None]:
             web.expect("search-form", "the search page after logging in")
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def student_token(api_session: ApiClient, log_in: Callable[..., object]) -> Callable[[], str]:
+    """student_token(): a bearer token of the student account for removing, through the API,
+    what a check created in the pages; logged in when first needed, so a check that created
+    nothing never depends on the API login."""
+    cached: list[str] = []
+
+    def token() -> str:
+        if not cached:
+            body = log_in(api_session, "student").json()  # type: ignore[attr-defined]
+            register_secret(body["access_token"], body["refresh_token"])
+            cached.append(body["access_token"])
+        return cached[0]
+
+    return token

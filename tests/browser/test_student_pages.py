@@ -14,8 +14,8 @@ SAVED_ITEM = "/api/v1/me/saved/{scholarship_id}"
 APPLICATION = "/api/v1/applications/{application_id}"
 
 
-def test_student_saves_and_drafts_an_application_in_the_browser(web, sign_in, api, student,
-                                                                   cleanup, run_context):
+def test_student_saves_and_drafts_an_application_in_the_browser(web, sign_in, api, cleanup,
+                                                                   student_token, run_context):
     sign_in("student")
     with web.step("search", lands_on="/search"):
         web.fill("search-input", "scholarship")
@@ -32,14 +32,14 @@ def test_student_saves_and_drafts_an_application_in_the_browser(web, sign_in, ap
         web.click("save-button")
         web.expect("save-status", "the save to be acknowledged", state="saved")
     cleanup.append(lambda: api.delete(SAVED_ITEM, path_params={"scholarship_id": sid},
-                                      token=student.access_token, expect=204))
+                                      token=student_token(), expect=204))
 
     with web.step("begin_application", lands_on=DRAFT_PAGE):
         web.click("apply-button")
         web.expect("autosave-status", "the new draft to open", state="loaded")
     app_id = web.by_test_id("draft-editor").get_attribute("data-application-id")
     cleanup.append(lambda: api.delete(APPLICATION, path_params={"application_id": app_id},
-                                      token=student.access_token, expect=204))
+                                      token=student_token(), expect=204))
 
     essay = f"Synthetic draft, run {run_context.run_id}: why it matters."
     web.type("draft-essay", essay)  # key by key, as a student types: INP measures each key
