@@ -116,7 +116,7 @@ class BrowserFlow:
         context.add_init_script(VITALS_JS)
         self.guard = guard = PageGuard(self.base, self.env.next_id, self._page_now)
         context.route("**/*", guard.route)
-        if settings.artifacts != "off":
+        if settings.artifacts != "never":
             self.artifacts = Artifacts(context, settings.artifacts, self.env.artifacts_dir)
         page = context.new_page()
         page.on("console", guard.on_console)

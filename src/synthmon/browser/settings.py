@@ -12,7 +12,8 @@ CHROMIUM_VARIABLE = "SYNTH_CHROMIUM"
 # name -> unit; the order in which a page's vitals are judged and reported
 VITALS: dict[str, Literal["ms", "score"]] = {
     "ttfb": "ms", "lcp": "ms", "cls": "score", "tbt": "ms", "inp": "ms"}
-Artifacts = Literal["on-failure", "always", "off"]
+# "never", not "off": YAML 1.1 reads an unquoted off as false
+Artifacts = Literal["on-failure", "always", "never"]
 
 
 class BrowserSetupError(Exception):
