@@ -6,7 +6,9 @@ Against one sandbox started beforehand, each check runs as QA runs it (`pytest -
 
 - the student's draft flow: in the browser on desktop, on mobile (throttled CPU and
   network), and through the API (tests/synthetic/test_b2c.py);
-- the checkout: in the browser on desktop, and through the API (test_payments.py).
+- the checkout: in the browser on desktop, and through the API (test_payments.py);
+- the draft flow on desktop without a trace recorded (browser.artifacts: never): what
+  keeping the failure artifacts ready costs a passing run.
 
 Per kind: wall time of the pytest run, the check's own time (its call phase and fixtures,
 from summary.json), CPU (user + system of the whole process tree: pytest, Playwright's
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,14 +42,17 @@ from _sandbox import REPO, running_sandbox
 KINDS = {
     "draft, browser, desktop": ("saves_and_drafts_an_application_in_the_browser",
                                 "--device=desktop"),
+    "draft, desktop, no trace": ("saves_and_drafts_an_application_in_the_browser",
+                                 "--device=desktop", "--policy={untraced}"),
     "draft, browser, mobile": ("saves_and_drafts_an_application_in_the_browser",
                                "--device=mobile"),
-    "draft, API": ("test_student_searches_saves_and_drafts_an_application", None),
+    "draft, API": ("test_student_searches_saves_and_drafts_an_application",),
     "checkout, browser, desktop": ("buys_a_plan_in_the_browser", "--device=desktop"),
-    "checkout, API": ("checkout_with_the_sandbox_token_validates_once", None),
+    "checkout, API": ("checkout_with_the_sandbox_token_validates_once",),
 }
 PAIRS = (("draft, browser, desktop", "draft, API"), ("draft, browser, mobile", "draft, API"),
-         ("checkout, browser, desktop", "checkout, API"))
+         ("checkout, browser, desktop", "checkout, API"),
+         ("draft, browser, desktop", "draft, desktop, no trace"))
 
 
 @dataclass
@@ -105,12 +111,10 @@ class TreeSampler(threading.Thread):
         return sum(v for pid, v in self.cpu.items() if pid in self.chromium)
 
 
-def run_once(url: str, check: str, device: str | None, figures: Figures) -> None:
+def run_once(url: str, check: str, args: list[str], figures: Figures) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-browser-") as reports:
         command = [sys.executable, "-m", "pytest", f"--target={url}", "-q",
-                   "-p", "no:cacheprovider", f"--reports-dir={reports}", "-k", check]
-        if device:
-            command.append(device)
+                   "-p", "no:cacheprovider", f"--reports-dir={reports}", "-k", check, *args]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "SYNTH_"))}
         started = time.perf_counter()
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
@@ -127,10 +131,23 @@ def run_once(url: str, check: str, device: str | None, figures: Figures) -> None
     figures.wall_s.append(wall)
     figures.check_s.append(sum(c["duration_s"] for c in summary["checks"]))
     figures.cpu_s.append(sampler.cpu_s)
-    if device:
+    if args:
         figures.chromium_cpu_s.append(sampler.chromium_cpu_s)
         figures.rss_mb.append(sampler.rss)
         figures.pss_mb.append(sampler.pss)
+
+
+def _untraced_policy(work: Path) -> Path:
+    """The shipped policy with browser.artifacts: never: what keeping a trace ready costs."""
+    folder = work / "untraced"
+    shutil.copytree(REPO / "schemas", folder / "schemas")
+    policy = (REPO / "canary-policy.yaml").read_text(encoding="utf-8")
+    marker = "  artifacts: on-failure"
+    if marker not in policy:
+        raise SystemExit("canary-policy.yaml has no `artifacts: on-failure` line to turn off")
+    (folder / "canary-policy.yaml").write_text(policy.replace(marker, "  artifacts: never"),
+                                               encoding="utf-8")
+    return folder / "canary-policy.yaml"
 
 
 def _median(values: list[float]) -> float:
@@ -144,9 +161,10 @@ def main() -> None:
     results = {kind: Figures() for kind in KINDS}
     with tempfile.TemporaryDirectory(prefix="bench-browser-sandbox-") as work, \
             running_sandbox(Path(work)) as url:
+        untraced = _untraced_policy(Path(work))
         for _ in range(args.repeat):
-            for kind, (check, device) in KINDS.items():
-                run_once(url, check, device, results[kind])
+            for kind, (check, *extra) in KINDS.items():
+                run_once(url, check, [a.format(untraced=untraced) for a in extra], results[kind])
 
     print(f"browser checks vs the same flows through the API: {args.repeat} runs each, "
           f"medians, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -158,10 +176,11 @@ def main() -> None:
                   else f"{'-':>15} {'-':>22} {'-':>8}")
         print(f"{kind:<28} {_median(f.wall_s):>7.2f} {_median(f.check_s):>8.2f} "
               f"{_median(f.cpu_s):>7.2f} {memory}")
-    print("\noverhead of the browser over the API, same flow (ratio of medians):")
-    for browser, api in PAIRS:
-        b, a = results[browser], results[api]
-        print(f"  {browser:<28} wall x{_median(b.wall_s) / _median(a.wall_s):.1f}, "
+    print("\noverheads, ratios of medians (browser over API of the same flow; a trace kept "
+          "ready over none):")
+    for first, second in PAIRS:
+        b, a = results[first], results[second]
+        print(f"  {first} / {second}: wall x{_median(b.wall_s) / _median(a.wall_s):.1f}, "
               f"check time x{_median(b.check_s) / _median(a.check_s):.1f}, "
               f"CPU x{_median(b.cpu_s) / _median(a.cpu_s):.1f}")
 
