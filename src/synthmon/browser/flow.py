@@ -228,6 +228,7 @@ class BrowserFlow:
                                            attributes=attributes) as span:
             trace_id, span_id = _ids(span)
             started_at, t0 = time.time(), time.perf_counter()
+            failure: BaseException | None = None
             try:
                 yield page
             except BaseException as exc:
@@ -238,7 +239,6 @@ class BrowserFlow:
                                   else "failed")
                 failure = exc
             else:
-                failure = None
                 ms = (time.perf_counter() - t0) * 1000
         if failure is not None:
             self._raise_problem()  # a script error explains a stuck step best

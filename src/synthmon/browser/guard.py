@@ -112,7 +112,7 @@ class PageGuard:
                       self._ids.get(request, ""))
 
     def on_console(self, message: ConsoleMessage) -> None:
-        location = message.location or {}
+        location = message.location
         where = f" ({path_of(location.get('url', ''))}:{location.get('lineNumber', '?')})" \
             if location.get("url") else ""
         self._log(f"[{message.type}] {message.text}{where}")

@@ -59,12 +59,12 @@ def web(request: pytest.FixtureRequest, browser_host: BrowserHost) -> Iterator[B
 
     def target() -> str:
         try:
-            return suite.target_url()
+            return str(suite.target_url())
         except TargetDown as exc:
             raise BrowserSetupError(f"the pages were not opened: {exc}") from exc
 
     def next_id() -> str:
-        return suite.core.next_synthetic_id(config.stash[RUN_CONTEXT_KEY].run_id, short)
+        return str(suite.core.next_synthetic_id(config.stash[RUN_CONTEXT_KEY].run_id, short))
 
     def record(sample: Sample) -> None:
         item.user_properties.append((SAMPLE_PROPERTY, sample.to_dict()))

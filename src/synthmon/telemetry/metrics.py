@@ -14,7 +14,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import Histogram, Meter
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
@@ -180,14 +180,15 @@ class Instruments:
         the run's tags; over-budget ones are budget breaches like slow calls."""
         attrs: dict[str, Any] = {**self.run_attrs, "synthmon.critical": sample.critical,
                                  "synthetic.id": sample.synthetic_id}
+        histogram: Histogram | None
         if sample.kind == "step":
             attrs["synthmon.step"] = sample.route
             histogram = self.step
         else:
             attrs["url.template"] = sample.route
             histogram = self.vitals.get(sample.method)
-            if histogram is None:
-                return
+        if histogram is None:
+            return
         if sample.error_type:
             attrs["error.type"] = sample.error_type
         value = sample.total_ms if sample.unit == "score" else sample.total_ms / 1000.0
