@@ -37,7 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from _sandbox import REPO, running_sandbox
+
+from synthmon.sandbox_process import running_sandbox
+
+REPO = Path(__file__).resolve().parents[1]
 
 KINDS = {
     "draft, browser, desktop": ("saves_and_drafts_an_application_in_the_browser",
@@ -160,7 +163,8 @@ def main() -> None:
     args = parser.parse_args()
     results = {kind: Figures() for kind in KINDS}
     with tempfile.TemporaryDirectory(prefix="bench-browser-sandbox-") as work, \
-            running_sandbox(Path(work)) as url:
+            running_sandbox(Path(work), access_log="-") as box:
+        url = box.url
         untraced = _untraced_policy(Path(work))
         for _ in range(args.repeat):
             for kind, (check, *extra) in KINDS.items():

@@ -158,7 +158,7 @@ def test_the_terminal_table_has_steps_and_a_vitals_row_per_page() -> None:
     collector = Collector()
     collector.samples.extend(_samples())
     collector.checks[CHECK.nodeid] = CheckOutcome(CHECK.nodeid)
-    lines = list(render_summary(collector, None))
+    lines = list(render_summary(collector, CONTEXT, None))
     assert any(line.startswith("browser step") for line in lines)
     assert any(line.startswith("STEP save") and line.endswith(" !") for line in lines)
     row = next(line for line in lines if line.startswith("/scholarships/{scholarship_id}"))

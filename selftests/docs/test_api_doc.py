@@ -8,6 +8,7 @@ from pathlib import Path
 
 import synthmon
 from synthmon import plugin
+from synthmon.browser import plugin as browser_plugin
 from synthmon.suite import fixtures, hookspecs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +23,8 @@ def fixture_names(module: object) -> list[str]:
 def public_names() -> list[str]:
     hooks = [n for n in vars(hookspecs) if n.startswith("pytest_synthmon_")]
     options = [flag for flag, _, _ in plugin._OPTIONS.values()]
-    return [*synthmon.__all__, *fixture_names(fixtures), *hooks, *options]
+    return [*synthmon.__all__, *fixture_names(fixtures), *fixture_names(browser_plugin), *hooks,
+            *options]
 
 
 def undocumented(page: str, names: list[str]) -> list[str]:

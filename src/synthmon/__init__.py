@@ -1,7 +1,8 @@
 """synthmon: ScholarshipAI's synthetic monitor and canary release gate.
 
 The public surface for checks and conftest.py files (docs/api.md): the api client and its
-answer, the run's context and samples, the test accounts and the secret registry. Names
+answer, the browser flow, the run's context and samples, the test accounts and the secret
+registry. Names
 are imported on first use, so `import synthmon` stays cheap (the pytest plugin is loaded
 into every pytest run of the environment).
 """
@@ -12,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from synthmon.browser.flow import BrowserFlow
     from synthmon.privacy import register_secret
     from synthmon.run_context import RunContext
     from synthmon.samples import Sample
@@ -31,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "Account": "synthmon.suite.credentials",
     "ApiClient": "synthmon.suite.client",
     "ApiResponse": "synthmon.suite.client",
+    "BrowserFlow": "synthmon.browser.flow",
     "CredentialError": "synthmon.suite.credentials",
     "CredentialRemoved": "synthmon.suite.credentials",
     "RunContext": "synthmon.run_context",
@@ -44,6 +47,7 @@ __all__ = [
     "Account",
     "ApiClient",
     "ApiResponse",
+    "BrowserFlow",
     "CredentialError",
     "CredentialRemoved",
     "RunContext",

@@ -7,13 +7,14 @@ the synthmon plugin (synthmon.browser); only what is particular to these pages l
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
-from synthmon.browser.flow import BrowserFlow
-from synthmon.privacy import register_secret
-from synthmon.suite.client import ApiClient
-from synthmon.suite.credentials import CredentialError, account
+from synthmon import ApiClient, CredentialError, account, register_secret
+
+if TYPE_CHECKING:  # Playwright is imported only when a browser check runs
+    from synthmon import BrowserFlow
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from synthmon.reports.plugin import ReportSettings
-from synthmon.run_context import RUN_CONTEXT_KEY
-from synthmon.samples import SAMPLE_PROPERTY, Sample
+from synthmon.run_context import RUN_CONTEXT_KEY, RUN_DIR_KEY
 
 if TYPE_CHECKING:
     from synthmon.browser.flow import BrowserFlow
@@ -44,35 +42,32 @@ def web(request: pytest.FixtureRequest, browser_host: BrowserHost) -> Iterator[B
     from synthmon.browser.flow import BrowserFlow, FlowEnv
     from synthmon.browser.records import CheckInfo
     from synthmon.browser.settings import BrowserSettings, BrowserSetupError
-    from synthmon.plugin import SUITE_KEY
+    from synthmon.check_ids import short_check_id
     from synthmon.suite.client import TargetDown
-    from synthmon.suite.hooks import short_check_id
+    from synthmon.suite.hooks import SUITE_KEY
 
     item, config = request.node, request.config
     suite = config.stash[SUITE_KEY]
     short = short_check_id(item)
 
     def settings() -> BrowserSettings:
-        if suite.policy is None:
-            raise BrowserSetupError(suite.policy_error or "no policy")
+        assert suite.policy is not None  # a run without one stops at configure
         return BrowserSettings.from_policy(suite.policy)
 
     def target() -> str:
         try:
-            return str(suite.target_url())
+            return str(suite.core.base_url())
         except TargetDown as exc:
             raise BrowserSetupError(f"the pages were not opened: {exc}") from exc
 
     def next_id() -> str:
         return str(suite.core.next_synthetic_id(config.stash[RUN_CONTEXT_KEY].run_id, short))
 
-    def record(sample: Sample) -> None:
-        item.user_properties.append((SAMPLE_PROPERTY, sample.to_dict()))
-        config.hook.pytest_synthmon_sample_recorded(sample=sample, item=item, exchange=None)
-
+    run_dir = config.stash.get(RUN_DIR_KEY, None)  # None: the run writes no reports
     env = FlowEnv(settings=settings, target=target,
                   run_context=lambda: config.stash[RUN_CONTEXT_KEY], next_id=next_id,
-                  record=record, artifacts_dir=_artifacts_dir(config, short))
+                  record=suite.record,
+                  artifacts_dir=run_dir / "browser" / short if run_dir else None)
     flow = BrowserFlow(browser_host, env, CheckInfo(item.nodeid, item.get_closest_marker(
         "critical") is not None))
     item.stash[FLOW_KEY] = flow
@@ -80,14 +75,6 @@ def web(request: pytest.FixtureRequest, browser_host: BrowserHost) -> Iterator[B
         yield flow
     finally:
         flow.close()
-
-
-def _artifacts_dir(config: pytest.Config, short_check: str) -> Path | None:
-    """reports/<run-id>/browser/<check>/, or None when the run writes no reports."""
-    settings = ReportSettings.from_config(config)
-    if not settings.enabled:
-        return None
-    return settings.base_dir / config.stash[RUN_CONTEXT_KEY].run_id / "browser" / short_check
 
 
 @pytest.hookimpl(wrapper=True)

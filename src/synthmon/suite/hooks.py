@@ -172,7 +172,7 @@ class SynthmonSuite:
                 budgets=Budgets(self.policy),
                 run_context=self._context_of_calls,
                 current_check=self._current_check,
-                record=self._record,
+                record=self.record,
                 ca_bundle=self.ca_bundle,
             )
         return self._core
@@ -189,7 +189,9 @@ class SynthmonSuite:
             short = self._short_ids[item.nodeid] = short_check_id(item)
         return item.nodeid, short
 
-    def _record(self, sample: Sample, exchange: Exchange | None) -> None:
+    def record(self, sample: Sample, exchange: Exchange | None = None) -> None:
+        """Hand a sample of the running check to its report and to the sample hook: the api
+        client's calls, and the browser checks' steps and Web Vitals alike."""
         item = self._current
         if item is None:
             if self._probing:
