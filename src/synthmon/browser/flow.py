@@ -30,34 +30,18 @@ from opentelemetry.trace import SpanKind
 from playwright.sync_api import BrowserContext, Error, Locator, Page, expect
 
 from synthmon.browser.artifacts import Artifacts
+from synthmon.browser.emulation import new_context, new_page
 from synthmon.browser.guard import PageGuard, path_of
 from synthmon.browser.host import BrowserHost
-from synthmon.browser.records import CheckInfo, browser_sample, format_value
-from synthmon.browser.settings import VITALS, BrowserSettings, BrowserSetupError, Device
+from synthmon.browser.records import CheckInfo, browser_sample
+from synthmon.browser.settings import BrowserSettings, BrowserSetupError, Device
+from synthmon.browser.visits import Visit, document_here
 from synthmon.policy import Budget
 from synthmon.privacy import scrub_text
 from synthmon.run_context import RunContext
 from synthmon.samples import Sample
 
-VITALS_JS = (Path(__file__).parent / "vitals.js").read_text()
-_READ = "window.__synthmonVitals ? window.__synthmonVitals.read() : null"
-_HERE = "window.__synthmonVitals ? window.__synthmonVitals.here() : null"
 _tracer = trace.get_tracer("synthmon.browser")
-
-
-@dataclass
-class Visit:
-    """One document the flow was on: its page template, what the vitals read last, and the
-    step that arrived there (its synthetic id and span are the vitals' own)."""
-
-    route: str
-    path: str  # the raw path it was opened at
-    document_id: str
-    status: int | None
-    synthetic_id: str
-    trace_id: str
-    span_id: str
-    vitals: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,31 +89,11 @@ class BrowserFlow:
             browser = self.host.browser(settings)
         except BrowserSetupError as exc:
             pytest.fail(f"{self.check.nodeid}: {exc}", pytrace=False)
-        context = browser.new_context(
-            viewport={"width": device.width, "height": device.height},
-            device_scale_factor=device.device_scale_factor, is_mobile=device.mobile,
-            has_touch=device.touch, locale="en-US", timezone_id="UTC",
-            user_agent=device.user_agent_for(settings.user_agent, browser.version),
-            service_workers="block")
-        self._context = context
-        context.set_default_timeout(settings.action_timeout_s * 1000)
-        context.add_init_script(VITALS_JS)
+        self._context = context = new_context(browser, settings, device)
         self.guard = guard = PageGuard(self.base, self.env.next_id, self._page_now)
-        context.route("**/*", guard.route)
         if settings.artifacts != "never":
             self.artifacts = Artifacts(context, settings.artifacts, self.env.artifacts_dir)
-        page = context.new_page()
-        page.on("console", guard.on_console)
-        page.on("pageerror", guard.on_page_error)
-        page.on("response", guard.on_response)
-        page.on("requestfailed", guard.on_request_failed)
-        cdp = context.new_cdp_session(page)
-        if device.cpu_slowdown > 1:
-            cdp.send("Emulation.setCPUThrottlingRate", {"rate": device.cpu_slowdown})
-        if device.network is not None:
-            cdp.send("Network.enable")
-            cdp.send("Network.emulateNetworkConditions", device.network.cdp())
-        self._page = page
+        self._page = new_page(context, device, guard)
 
     # -- what a check writes -------------------------------------------------------------------
     @property
@@ -247,7 +211,7 @@ class BrowserFlow:
                 self._fail(f"step {name} {self._where} failed after {ms:.0f} ms: "
                            f"{first[:200]}", self._step_id)
             raise failure
-        here = self._here()
+        here = document_here(page)
         left = self._visit
         arrived = left is None or here.get("documentId") != left.document_id
         status = here.get("status") if arrived or left is None else left.status
@@ -291,15 +255,8 @@ class BrowserFlow:
     # -- pages and their vitals ----------------------------------------------------------------
     def _snapshot(self) -> None:
         """Read the vitals of the page the flow is on, before a step that may leave it."""
-        visit = self._visit
-        if visit is None or self._page is None:
-            return
-        try:
-            vitals = self._page.evaluate(_READ)
-        except Error:
-            return  # the document is going away: the last reading stands
-        if vitals and vitals.get("documentId") == visit.document_id:
-            visit.vitals = vitals
+        if self._visit is not None and self._page is not None:
+            self._visit.read(self._page)
 
     def _settle(self) -> None:
         """Let the page it arrived at finish loading before the user acts on it, as a person
@@ -309,35 +266,17 @@ class BrowserFlow:
             self.page.wait_for_load_state("load")
         self._snapshot()
 
-    def _here(self) -> dict[str, Any]:
-        """The document the page shows now: its id (from vitals.js) and HTTP status."""
-        try:
-            return dict(self.page.evaluate(_HERE) or {})
-        except Error:
-            return {}
-
     def _close_visit(self, visit: Visit) -> str | None:
-        """Record the visit's vitals; what went over a hard limit, or None."""
+        """Record the visit's vitals as Samples; what went over a hard limit, or None."""
         assert self.settings is not None
-        vitals = visit.vitals or {}
-        over: list[str] = []
-        for name, unit in VITALS.items():
-            value = vitals.get(name)
-            if value is None:
-                continue
-            budget = self.settings.vitals[name]
-            sample = browser_sample(
-                self.env.run_context(), self.check, kind="vital", name=name.upper(),
-                route=visit.route, value=float(value), unit=unit, budget=budget,
-                status=visit.status, synthetic_id=visit.synthetic_id, trace_id=visit.trace_id,
-                span_id=secrets.token_hex(8))
-            self.env.record(sample)
-            if sample.budget_verdict == "over_limit":
-                over.append(f"{name.upper()} of {visit.route} was "
-                            f"{format_value(float(value), unit)}, over its hard limit of "
-                            f"{format_value(budget.hard_limit_ms, unit)} (budget "
-                            f"{format_value(budget.budget_ms, unit)})")
-        return "; ".join(over) or None
+
+        def make(name: str, unit: str, value: float, budget: Budget, span_id: str) -> Sample:
+            return browser_sample(
+                self.env.run_context(), self.check, kind="vital", name=name,
+                route=visit.route, value=value, unit=unit, budget=budget, status=visit.status,
+                synthetic_id=visit.synthetic_id, trace_id=visit.trace_id, span_id=span_id)
+
+        return visit.close(self.settings.vitals, make, self.env.record)
 
     # -- failing -------------------------------------------------------------------------------
     def _raise_problem(self) -> None:
