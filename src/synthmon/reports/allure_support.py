@@ -131,7 +131,7 @@ def _browser_step(sample: Sample) -> None:
         title += f" ({sample.budget_verdict.replace('_', ' ')})"
     with allure.step(title):
         allure.attach(json.dumps(scrub_value({
-            "synthetic_id": sample.synthetic_id, "trace_id": sample.trace_id,
+            "kind": sample.kind, "synthetic_id": sample.synthetic_id, "trace_id": sample.trace_id,
             "value": sample.total_ms, "unit": sample.unit, "budget": sample.budget_ms,
             "hard_limit": sample.hard_limit_ms, "budget_verdict": sample.budget_verdict,
             "page_status": sample.status, "error_type": sample.error_type}), indent=2),
