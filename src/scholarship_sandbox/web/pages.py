@@ -4,8 +4,6 @@ as the API, so a page shows exactly what the API would answer."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -44,9 +42,8 @@ def home(request: Request) -> Response:
 @router.get("/search")
 def search_page(request: Request, q: str = Query("", max_length=200),
                 page: int = Query(1, ge=1, le=1000)) -> Response:
-    results: dict[str, Any] | None = None
-    if q.strip():
-        results = scholarships.search(request, q=q, page=page, per_page=20)
+    # Without a query the page lists what there is, as the API does for an empty q.
+    results = scholarships.search(request, q=q, page=page, per_page=20)
     return render(request, "search.html", q=q, results=results)
 
 

@@ -15,6 +15,7 @@ check itself, with one sentence, in its call phase.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -109,6 +110,17 @@ class BrowserFlow:
             return self._visit.route
         return self._landing or path or "about:blank"
 
+    def param(self, template: str, name: str) -> str | None:
+        """The value of `{name}` in the page's URL when it is a `template` page, else None:
+        `web.param("/applications/{application_id}/draft", "application_id")`."""
+        if self._page is None:
+            return None
+        parts = re.split(r"\{([a-z_]+)\}", template)  # text, name, text, name, ...
+        pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
+                          for i, part in enumerate(parts))
+        match = re.fullmatch(pattern, path_of(self._page.url))
+        return match.group(name) if match and name in match.groupdict() else None
+
     def url(self, path: str, **params: str) -> str:
         """The target's URL of `path`, tagged synthetic (the page passes the tag on)."""
         return f"{self.base}{path}?{urlencode({**params, 'e2e': '1'})}"
@@ -157,6 +169,12 @@ class BrowserFlow:
                    f"{timeout:.0f} ms ({test_id} {self._shows(locator, state, value)})",
                    self._step_id)
         raise AssertionError("unreachable")  # pytest.fail raised
+
+    def ensure(self, condition: object, expected: str) -> None:
+        """Fail the check unless `condition` holds, saying what the flow expected of the page
+        it is on: `web.ensure(sid, "the search page to list a second scholarship")`."""
+        if not condition:
+            self._fail(f"{self.route} showed, but expected {expected}", self._step_id)
 
     def _shows(self, locator: Locator, state: str | None, value: str | None) -> str:
         try:
