@@ -184,3 +184,14 @@ def test_the_gate_reads_http_calls_only() -> None:
     decision = evaluate(policy, inp, only={"http_5xx_rate"})
     assert decision.inputs["canary_samples"] == 0
     assert decision.criteria[0].verdict == "hold"
+
+
+def test_the_run_latency_verdict_reads_http_calls_only() -> None:
+    from synthmon.suite.run_latency import RunLatencyRule, judge
+
+    rule = RunLatencyRule(median_ratio_limit=1.0, min_calls=1, min_endpoint_calls=1)
+    slow_steps = [_samples()[0]] * 20  # 620 ms steps over a 500 ms budget, on a critical check
+    assert judge(slow_steps, rule).calls == 0
+    assert judge([s.to_dict() for s in slow_steps], rule).calls == 0
+    assert judge([{**slow_steps[0].to_dict(), "kind": None, "route": "/x", "method": "GET"}],
+                 rule).failed, "the checker can fail: the same sample as a call is judged"

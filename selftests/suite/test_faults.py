@@ -124,7 +124,7 @@ CASES: dict[str, Case] = {
                               "looks like a secret or personal data (its name says password)",)),
     "add-field-secret-value": Case(
         "add-field:field=contact,value=jane.doe@example.com,route=/api/v1/scholarships/*",
-        ("-m", "b2c and critical"), (B2C_FLOW,),
+        API_B2C, (B2C_FLOW,),
         ("breaks schema scholarship at $.contact", "its value looks like an email address")),
     "alter-echo": Case("alter-echo", ("-k", "correlation_ids"), ECHO,
                        ("X-Synthetic-Id and traceparent echoed unchanged, but got",)),

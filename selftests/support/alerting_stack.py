@@ -38,7 +38,7 @@ WHAT = "the alerting end-to-end test"
 ROUTING_KEY = "e2e-oncall-routing-key"
 # b2c: the student flow (critical) and a negative check beside it (not critical). Small and
 # fast, and what the scenarios break.
-SELECTION = ("-m", "b2c")
+SELECTION = ("-m", "b2c and not browser")  # the API flow: its calls are what the rules read
 FLOW = "tests/synthetic/test_b2c.py::test_student_searches_saves_and_drafts_an_application"
 
 

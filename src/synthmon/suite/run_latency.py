@@ -96,6 +96,8 @@ def judge(samples: Iterable[Any], rule: RunLatencyRule) -> RunLatencyVerdict:
         budget = float(_field(sample, "budget_ms") or 0)
         if not _field(sample, "critical") or _field(sample, "status") is None or budget <= 0:
             continue
+        if _field(sample, "kind") not in (None, "http"):  # a browser step or Web Vital
+            continue
         by_endpoint[f"{_field(sample, 'method')} {_field(sample, 'route')}"].append(sample)
         ratios.append(_served_ms(sample) / budget)
     endpoints = [_summarise(endpoint, group) for endpoint, group in by_endpoint.items()]
