@@ -46,11 +46,12 @@ def find_chromium(settings: BrowserSettings) -> str:
         "Chromium binary, or leave the browser checks out with -m \"not browser\"")
 
 
-def launch(playwright: Playwright, settings: BrowserSettings) -> Browser:
+def launch(playwright: Playwright, settings: BrowserSettings,
+           extra_args: list[str] | None = None) -> Browser:
     executable = find_chromium(settings)
     try:
         return playwright.chromium.launch(
-            executable_path=executable, headless=True, args=list(LAUNCH_ARGS),
+            executable_path=executable, headless=True, args=[*LAUNCH_ARGS, *(extra_args or [])],
             timeout=settings.launch_timeout_s * 1000)
     except Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

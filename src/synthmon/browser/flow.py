@@ -36,6 +36,7 @@ from synthmon.browser.guard import PageGuard, path_of
 from synthmon.browser.host import BrowserHost
 from synthmon.browser.records import CheckInfo, browser_sample
 from synthmon.browser.settings import BrowserSettings, BrowserSetupError, Device
+from synthmon.browser.trust import pinned_keys
 from synthmon.browser.visits import Visit, document_here
 from synthmon.policy import Budget
 from synthmon.privacy import scrub_text
@@ -55,6 +56,7 @@ class FlowEnv:
     next_id: Callable[[], str]
     record: Callable[[Sample], None]
     artifacts_dir: Path | None
+    ca_bundle: str | None  # the run's private CA, or None for the public roots
 
 
 class BrowserFlow:
@@ -87,7 +89,8 @@ class BrowserFlow:
             self.settings = settings = self.env.settings()
             self.device = device = settings.device(self.env.run_context().device)
             self.base = self.env.target().rstrip("/")
-            browser = self.host.browser(settings)
+            pins = pinned_keys(self.base, self.env.ca_bundle, settings.action_timeout_s)
+            browser = self.host.browser(settings, pins)
         except BrowserSetupError as exc:
             pytest.fail(f"{self.check.nodeid}: {exc}", pytrace=False)
         self._context = context = new_context(browser, settings, device)

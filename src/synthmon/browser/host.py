@@ -15,8 +15,9 @@ class BrowserHost:
         self._browser: Browser | None = None
         self._error: str | None = None
 
-    def browser(self, settings: BrowserSettings) -> Browser:
-        """The running Chromium; a launch that failed once is not retried for every check."""
+    def browser(self, settings: BrowserSettings, extra_args: list[str] | None = None) -> Browser:
+        """The running Chromium; a launch that failed once is not retried for every check.
+        `extra_args` count at the first launch (they follow from the run's one target)."""
         if self._error is not None:
             raise BrowserSetupError(self._error)
         if self._browser is not None and self._browser.is_connected():
@@ -24,7 +25,7 @@ class BrowserHost:
         if self._playwright is None:
             self._playwright = sync_playwright().start()
         try:
-            self._browser = launch(self._playwright, settings)
+            self._browser = launch(self._playwright, settings, extra_args or [])
         except BrowserSetupError as exc:
             self._error = str(exc)
             raise

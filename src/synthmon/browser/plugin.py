@@ -67,7 +67,8 @@ def web(request: pytest.FixtureRequest, browser_host: BrowserHost) -> Iterator[B
     env = FlowEnv(settings=settings, target=target,
                   run_context=lambda: config.stash[RUN_CONTEXT_KEY], next_id=next_id,
                   record=suite.record,
-                  artifacts_dir=run_dir / "browser" / short if run_dir else None)
+                  artifacts_dir=run_dir / "browser" / short if run_dir else None,
+                  ca_bundle=suite.ca_bundle)
     flow = BrowserFlow(browser_host, env, CheckInfo(item.nodeid, item.get_closest_marker(
         "critical") is not None))
     item.stash[FLOW_KEY] = flow
