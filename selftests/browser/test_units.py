@@ -114,7 +114,7 @@ def test_settings_come_from_the_policy_and_an_unknown_device_is_one_sentence() -
                                            environ={"SYNTH_CHROMIUM": "/opt/chrome"})
     assert settings.executable == "/opt/chrome"
     mobile = settings.device("mobile")
-    assert mobile.mobile and mobile.touch and mobile.cpu_slowdown == 4
+    assert mobile.mobile and mobile.touch and mobile.cpu_slowdown == 2
     assert mobile.user_agent_for("ScholarshipAI-Canary/1.0", "156.0") == \
         "ScholarshipAI-Canary/1.0 (Linux; Android 14; mobile) Chrome/156.0 Mobile"
     assert mobile.network is not None
