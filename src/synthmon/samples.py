@@ -33,8 +33,10 @@ BODY_TOO_LARGE = "body-too-large"  # the body passed client.max_body_bytes; read
 NO_ANSWER = "no-answer"  # refused, reset, timed out, closed mid-body, or not sent (target down)
 DEADLINE = "deadline"  # no complete answer within client.deadline_s
 WRONG_BUILD = "wrong-build"  # not sent: the target serves another build than --expect-build
+STEP_TIMEOUT = "step-timeout"  # a browser step's action or wait ran out of time
+STEP_FAILED = "step-failed"  # a browser step broke otherwise (a page error, a failed request)
 ERROR_TYPES = (HTTP_5XX, HTTP_4XX, UNEXPECTED_STATUS, SCHEMA, BODY_TOO_LARGE, NO_ANSWER,
-               DEADLINE, WRONG_BUILD)
+               DEADLINE, WRONG_BUILD, STEP_TIMEOUT, STEP_FAILED)
 # Calls that could not be completed: availability counts them as it counts a 5xx.
 INCOMPLETE = frozenset({NO_ANSWER, DEADLINE, BODY_TOO_LARGE})
 

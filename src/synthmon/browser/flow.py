@@ -41,7 +41,7 @@ from synthmon.browser.visits import Visit, document_here
 from synthmon.policy import Budget
 from synthmon.privacy import scrub_text
 from synthmon.run_context import RunContext
-from synthmon.samples import Sample
+from synthmon.samples import STEP_FAILED, STEP_TIMEOUT, Sample
 
 _tracer = trace.get_tracer("synthmon.browser")
 
@@ -220,8 +220,7 @@ class BrowserFlow:
                 ms = (time.perf_counter() - t0) * 1000
                 self._record_step(name, ms, budget, trace_id, span_id, started_at,
                                   self._visit.status if self._visit else None,
-                                  error_type="timeout" if "Timeout" in type(exc).__name__
-                                  else "failed")
+                                  error_type=STEP_TIMEOUT if _timed_out(exc) else STEP_FAILED)
                 failure = exc
             else:
                 ms = (time.perf_counter() - t0) * 1000
@@ -334,3 +333,8 @@ def _ids(span: Any) -> tuple[str, str]:
     if context.is_valid:
         return format(context.trace_id, "032x"), format(context.span_id, "016x")
     return secrets.token_hex(16), secrets.token_hex(8)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A Playwright timeout, or a wait of `expect` that ran to the step's hard limit."""
+    return "Timeout" in type(exc).__name__ or " within " in str(exc)
