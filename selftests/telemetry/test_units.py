@@ -277,8 +277,9 @@ def test_the_last_net_scrubs_allures_own_files(tmp_path: Path) -> None:
 
 
 def test_every_area_marker_has_an_allure_feature() -> None:
-    """pytest.ini's markers, but critical (a severity, not an area), are the areas summary.json
-    names and Allure groups by: a new marker without a feature would land in no group."""
+    """pytest.ini's markers, but critical (a severity) and browser (how a check runs: each
+    browser check also carries its area), are the areas summary.json names and Allure groups
+    by: a new marker without a feature would land in no group."""
     import configparser
 
     from synthmon.outcomes import AREAS
@@ -288,7 +289,7 @@ def test_every_area_marker_has_an_allure_feature() -> None:
     ini.read(REPO / "pytest.ini")
     markers = {line.split(":", 1)[0].strip()
                for line in ini["pytest"]["markers"].splitlines() if line.strip()}
-    areas = markers - {"critical"}
+    areas = markers - {"critical", "browser"}
     assert areas <= set(AREAS), f"markers without an area: {sorted(areas - set(AREAS))}"
     missing = [area for area in AREAS if not _FEATURES.get(area)]
     assert not missing, f"areas without an Allure feature name: {missing}"
