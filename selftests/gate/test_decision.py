@@ -1,6 +1,7 @@
 """The decision function on constructed Sample lists: each fault trips its own criterion,
 healthy says go, short data says hold with how much more it needs."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,33 @@ def test_each_fault_trips_its_criterion(policy, fault, criterion):
     assert criterion in d.tripped(), d.summary
     result = d.by_id(criterion)
     assert result.evidence.get("synthetic_ids"), "a tripped criterion names synthetic ids"
+
+
+def _slower(samples, route, extra_ms):
+    return [dataclasses.replace(s, total_ms=s.total_ms + extra_ms) if s.route == route else s
+            for s in samples]
+
+
+def test_an_endpoint_with_a_larger_budget_is_held_to_its_budget(policy):
+    """Login hashes passwords: its budget_ms is over the criterion's threshold, so a 200 ms
+    login keeps its promise where a 200 ms search breaks it (the rules page on the same
+    limits, Policy.p95_limits_ms)."""
+    threshold = next(c.threshold for c in policy.criteria if c.id == "latency_p95_critical")
+    limits = policy.p95_limits_ms(threshold)
+    login, search = "/api/v1/auth/login", "/api/v1/scholarships"
+    assert limits[f"POST {login}"] > 200 > threshold == limits[f"GET {search}"]
+    control = make_samples(1200, "control", 3)
+    only = {"latency_p95_critical"}
+
+    def verdict(route, extra_ms):
+        d = gate(policy, _slower(make_samples(1200, "canary", 2), route, extra_ms), control,
+                 only=only)
+        return d.by_id("latency_p95_critical")
+
+    assert verdict(login, 190).verdict == "go"
+    assert verdict(search, 190).verdict == "rollback"
+    over = verdict(login, limits[f"POST {login}"] + 100)
+    assert over.verdict == "rollback" and f"> {limits[f'POST {login}']:g} ms" in over.reason
 
 
 def test_one_slow_sample_cannot_decide_alone(policy):

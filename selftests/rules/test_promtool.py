@@ -101,6 +101,10 @@ def _latency_histogram(s: Scenario, cohort: str, by_le: dict[str, float],
 FAST = {"0.1": 100, "0.12": 100, "0.15": 100, "0.25": 100}  # P95 ~ 0.095 s
 NEAR_SLO = {"0.1": 0, "0.12": 10, "0.15": 100, "0.25": 100}  # P95 ~ 0.148 s
 SLOW = {"0.1": 0, "0.12": 0, "0.15": 10, "0.25": 100}  # P95 ~ 0.244 s
+SLOWER = {"0.1": 0, "0.12": 0, "0.15": 0, "0.25": 10, "0.5": 100}  # P95 ~ 0.486 s
+LOGIN = {"method": "POST", "route": "/api/v1/auth/login"}
+SIGNUP = {"method": "POST", "route": "/api/v1/auth/signup"}
+SIGNUP_ENDPOINT = "POST /api/v1/auth/signup"
 
 
 def _latency(inputs: RuleInputs) -> list[Scenario]:
@@ -112,8 +116,20 @@ def _latency(inputs: RuleInputs) -> list[Scenario]:
     _latency_histogram(slow, "control", FAST)
     _latency_histogram(slow, "canary", SLOW, metrics)
     _latency_histogram(slow, "control", FAST, metrics)
-    slow.expect(20, "CanaryLatencyP95OverLimit", {**CANARY, **SEARCH})
+    slow.expect(20, "CanaryLatencyP95OverLimit", {**CANARY, **SEARCH, "limit_ms": "150"})
     slow.expect(20, "CanaryLatencyP95Regression", {**CANARY, **SEARCH})
+    # Login's budget_ms is over the criterion's threshold: it is held to its budget, as the
+    # gate holds it (Policy.p95_limits_ms), so a P95 between the two pages nobody.
+    login_limit = inputs.p95_limits_ms[f"{LOGIN['method']} {LOGIN['route']}"]
+    assert 250 < login_limit < 490, "SLOW's P95 (~244 ms) is under it, SLOWER's (~486 ms) over"
+    login = _two_instances("a login slower than 150 ms but within its budget does not page; "
+                           "one over its budget does", 30)
+    _latency_histogram(login, "canary", SLOW, LOGIN)
+    _latency_histogram(login, "control", SLOW, LOGIN)
+    _latency_histogram(login, "canary", SLOWER, SIGNUP)
+    _latency_histogram(login, "control", SLOWER, SIGNUP)
+    login.expect(20, "CanaryLatencyP95OverLimit",
+                 {**CANARY, **SIGNUP, "limit_ms": f"{inputs.p95_limits_ms[SIGNUP_ENDPOINT]:g}"})
     near = _two_instances("P95 between the SLO and the limit opens a ticket, no page", 60)
     _latency_histogram(near, "canary", NEAR_SLO)
     _latency_histogram(near, "control", NEAR_SLO)
@@ -121,7 +137,7 @@ def _latency(inputs: RuleInputs) -> list[Scenario]:
     near.expect(50, "CanaryLatencyP95Regression")
     near.expect(50, "LatencyP95AboveSLO", {**CANARY, **SEARCH, "trend": "latency"},
                 {**CONTROL, **SEARCH, "trend": "latency"})
-    return [slow, near]
+    return [slow, login, near]
 
 
 def _cohortless(inputs: RuleInputs) -> list[Scenario]:

@@ -145,6 +145,14 @@ class Policy:
         endpoints = self.data["budgets"]["endpoints"]
         return [name for name, entry in endpoints.items() if entry["critical"]]
 
+    def p95_limits_ms(self, threshold_ms: float) -> dict[str, float]:
+        """'METHOD /route' -> the P95 a critical endpoint must stay under: the critical-latency
+        criterion's threshold, or the endpoint's own budget_ms where that is larger (login and
+        signup hash passwords). The policy states both; the larger one is the promise. The
+        gate judges by it and the rules page by it, so the two cannot disagree."""
+        return {endpoint: max(threshold_ms, self.budget(*endpoint.split(" ", 1)).budget_ms)
+                for endpoint in self.critical_endpoints()}
+
     def critical_route_regex(self) -> str:
         """What `{route}` in the criteria's PromQL stands for: the critical routes."""
         return route_regex(endpoint.split(" ", 1)[1] for endpoint in self.critical_endpoints())

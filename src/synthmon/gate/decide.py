@@ -20,8 +20,7 @@ from synthmon.policy import Criterion, Policy
 from synthmon.samples import Sample
 
 
-def _synthetic_evaluator(c: Criterion, budgets: dict[str, float]
-                         ) -> Callable[..., CriterionResult]:
+def _synthetic_evaluator(c: Criterion, policy: Policy) -> Callable[..., CriterionResult]:
     """metric -> the function that judges it from samples."""
     def rate(is_bad: Callable[[Sample], bool], what: str) -> Callable[..., CriterionResult]:
         def run(c: Criterion, inp: GateInput, crit: set[str], conf: float,
@@ -42,7 +41,7 @@ def _synthetic_evaluator(c: Criterion, budgets: dict[str, float]
         "latency_p95_ratio": lambda c, inp, crit, conf, method: synthetic.latency_ratio(
             c, inp, crit, conf),
         "latency_p95_absolute": lambda c, inp, crit, conf, method: synthetic.latency_absolute(
-            c, inp, crit, conf, budgets),
+            c, inp, crit, conf, policy.p95_limits_ms(c.threshold)),
     }
     if c.metric not in table:
         raise ValueError(f"criterion {c.id}: metric {c.metric} has no synthetic evaluator; "
@@ -67,13 +66,12 @@ def evaluate(policy: Policy, inp: GateInput, prometheus: PrometheusClient | None
     method = policy.gate["rate_bound"]
     crit_endpoints = set(policy.critical_endpoints())
     route_re = policy.critical_route_regex()
-    budgets = {e: policy.budget(*e.split(" ", 1)).budget_ms for e in crit_endpoints}
     results = []
     for c in chosen:
         if c.id in unjudged:
             results.append(synthetic.new_result(c, "not_applicable", unjudged[c.id]))
         elif c.source == "synthetic":
-            results.append(_synthetic_evaluator(c, budgets)(c, inp, crit_endpoints, confidence,
+            results.append(_synthetic_evaluator(c, policy)(c, inp, crit_endpoints, confidence,
                                                             method))
         else:
             results.append(evaluate_production(c, inp, policy, prometheus, confidence, route_re))

@@ -110,15 +110,21 @@ def rollback_alerts(inputs: RuleInputs, runbook: str) -> list[dict[str, Any]]:
          f"for the user errors: the canary's 4xx rate exceeds it by more than "
          f"{_pct(c.threshold)} points over {w}.", series)
 
-    c = crit("latency_p95_critical", "value", "count")
+    c = crit(q.CRITICAL_LATENCY, "value", "count")
     series = r.series(inputs, c.id, "value")
+    # Each endpoint against its own limit (the threshold, or its larger budget), as the gate
+    # judges it; group_left brings the limit's label into the alert's text.
     page("CanaryLatencyP95OverLimit", c.id,
-         f"{series}{{{CANARY}}} > {c.threshold:g}\n"
+         f"{series}{{{CANARY}}}\n"
+         f"> on (method, route) group_left (limit_ms)\n"
+         f"{q.limit_name(c)}\n"
          f"{enough(c.id, 'count', c.min_samples)}",
-         f"Canary P95 over {c.threshold:g} ms on {{{{ $labels.method }}}} "
+         "Canary P95 over {{ $labels.limit_ms }} ms on {{ $labels.method }} "
          "{{ $labels.route }}: roll back",
-         f"The canary's P95 latency on the critical endpoint {{{{ $labels.method }}}} "
-         f"{{{{ $labels.route }}}} is above {c.threshold:g} ms over {w}.", series)
+         "The canary's P95 latency on the critical endpoint {{ $labels.method }} "
+         f"{{{{ $labels.route }}}} is above its limit, {{{{ $labels.limit_ms }}}} ms, over {w} "
+         f"(the criterion's {c.threshold:g} ms, or the endpoint's budget_ms where larger).",
+         series)
 
     c = crit("latency_p95_regression", "value", "count")
     series = r.series(inputs, c.id, "value")

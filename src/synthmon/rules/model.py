@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from synthmon.alerting.settings import AlertingSettings, read_alerting
 from synthmon.durations import prometheus_form
 from synthmon.policy import Criterion, Policy, PolicyError
-from synthmon.rules.promql import LATENCY_SLO
+from synthmon.rules.promql import CRITICAL_LATENCY, LATENCY_SLO
 
 # A P95 target: at most this share of requests may be slower than the SLO's latency.
 P95_ALLOWED_SLOW = 0.05
@@ -39,6 +39,9 @@ class RuleInputs:
     # The latency SLO's slow and all requests (alerting.slo_burn.latency.promql), shaped as a
     # criterion so that it is recorded like one; its threshold is the share allowed slow.
     latency_slo: Criterion
+    # 'METHOD /route' -> the P95 limit of each critical endpoint (Policy.p95_limits_ms): the
+    # gate judges by the same numbers.
+    p95_limits_ms: dict[str, float]
 
     def criterion(self, criterion_id: str, *parts: str) -> Criterion:
         """The criterion, which must have these PromQL parts (numerator, value, ...)."""
@@ -81,6 +84,7 @@ def read_inputs(policy: Policy, window: str | float | None = None) -> RuleInputs
         for name, p in data["phases"].items()
     )
     alerting = read_alerting(policy)
+    critical_latency = next((c for c in policy.criteria if c.id == CRITICAL_LATENCY), None)
     return RuleInputs(
         window=prometheus_form(window if window is not None else data["window"]),
         availability=policy.slo_availability,
@@ -91,4 +95,6 @@ def read_inputs(policy: Policy, window: str | float | None = None) -> RuleInputs
         route_regex=policy.critical_route_regex(),
         alerting=alerting,
         latency_slo=_latency_slo(alerting, policy.latency_slo_ms),
+        p95_limits_ms=(policy.p95_limits_ms(critical_latency.threshold)
+                       if critical_latency else {}),
     )

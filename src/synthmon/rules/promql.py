@@ -20,6 +20,8 @@ TREND_LONG = "1d"
 # the one whose bad and total events are the availability SLO's (burn rates, phase budget).
 TRENDED = ("http_5xx_rate", "http_4xx_non_user_rate", "schema_failure_rate",
            "latency_p95_critical")
+# The criterion whose threshold is a P95 per critical endpoint (larger budgets win).
+CRITICAL_LATENCY = "latency_p95_critical"
 ERROR_BUDGET = "error_budget_burn"
 # The latency SLO's recorded series carry this name (it is no rollback criterion).
 LATENCY_SLO = "latency_slo"
@@ -50,6 +52,11 @@ def labels_of(criterion: Criterion, part: str) -> tuple[str, ...]:
 def record_name(criterion: Criterion, part: str, window: str) -> str:
     level = "_".join(("cohort", *labels_of(criterion, part)))
     return f"{level}:synthmon_{criterion.id}:{part}{canonical(window)}"
+
+
+def limit_name(criterion: Criterion) -> str:
+    """The recorded per-endpoint limit of a criterion (a constant per method and route)."""
+    return f"method_route:synthmon_{criterion.id}:limit_ms"
 
 
 def match_on(criterion: Criterion, part: str) -> str:

@@ -86,6 +86,19 @@ class _Recorder:
                          ratio(numerator, denominator))
 
 
+def p95_limit_records(inputs: RuleInputs) -> list[dict[str, Any]]:
+    """Each critical endpoint's P95 limit as a constant series labelled by method and route
+    (and by the limit itself, which an alert text can then name): a larger budget_ms than the
+    criterion's threshold wins, as in the gate."""
+    name = q.limit_name(inputs.criterion(q.CRITICAL_LATENCY))
+    rules = []
+    for endpoint, limit in inputs.p95_limits_ms.items():
+        method, route = endpoint.split(" ", 1)
+        rules.append({"record": name, "expr": f"vector({limit:g})",
+                      "labels": {"method": method, "route": route, "limit_ms": f"{limit:g}"}})
+    return rules
+
+
 def recording_rules(inputs: RuleInputs) -> list[dict[str, Any]]:
     """Rules of one group run in order at one evaluation time, so a ratio (or a copy) reads
     the series recorded just before it."""
@@ -95,4 +108,4 @@ def recording_rules(inputs: RuleInputs) -> list[dict[str, Any]]:
             recorder.criterion(criterion, window)
     for window in q.by_length(burn_windows(inputs.alerting.latency_burn)):
         recorder.criterion(inputs.latency_slo, window)
-    return recorder.rules
+    return [*recorder.rules, *p95_limit_records(inputs)]

@@ -55,6 +55,15 @@ def thresholds(policy: Policy) -> str:
                     f"{c['min_samples']} | {c['source']} |")
     window = policy.data["window"]
     rows += ["", f"Rolling window: **{window}**. Any one criterion tripping means rollback."]
+    for c in policy.criteria:
+        if c.unit != "ms":
+            continue
+        own = {e: limit for e, limit in policy.p95_limits_ms(c.threshold).items()
+               if limit != c.threshold}
+        if own:
+            rows += ["", f"`{c.id}`: a critical endpoint whose budget is larger is held to its "
+                         "budget instead (the gate and the alerts alike): "
+                     + ", ".join(f"`{e}` {limit:g} ms" for e, limit in own.items()) + "."]
     return "\n".join(rows)
 
 
