@@ -140,6 +140,14 @@ class Policy:
     def approvals(self) -> list[str]:
         return list(self.data["approvals"])
 
+    def gate_stale_after_s(self, interval_s: float | None = None) -> float:
+        """How old gate serve's last evaluation may get before its verdict is no longer the
+        gate's word: gate.stale_intervals evaluation intervals (the policy's, or the given
+        --interval) plus one suite run's timeout, which an evaluation may wait for."""
+        gate = self.data["gate"]
+        every = float(gate["watch_interval_s"]) if interval_s is None else interval_s
+        return int(gate["stale_intervals"]) * every + float(gate["run_timeout_s"])
+
     def critical_endpoints(self) -> list[str]:
         """'METHOD /route' of every endpoint the budgets mark critical."""
         endpoints = self.data["budgets"]["endpoints"]

@@ -44,6 +44,20 @@ class MonitorPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class GateWatch:
+    """When `synthmon gate serve`'s own series alert: a stale or vanished gate, and
+    evaluations that keep failing (a rollback verdict always pages)."""
+
+    expected: bool  # a gate serve is always scraped: its absence pages
+    stale_severity: str
+    failing_evaluations: int
+    failing_window: str
+    failing_severity: str
+    stale_intervals: int  # gate.stale_intervals
+    stale_after_s: float  # at the policy's watch interval (gate serve exports its own)
+
+
+@dataclass(frozen=True, slots=True)
 class BurnWindow:
     long: str
     short: str
@@ -80,6 +94,7 @@ class AlertingSettings:
     group_interval: str
     repeat_interval: str
     monitor: MonitorPlan
+    gate: GateWatch
     burn_min_requests: int
     availability_burn: tuple[BurnWindow, ...]
     latency_burn: tuple[BurnWindow, ...]
@@ -103,6 +118,25 @@ def _burn(raw: list[dict[str, Any]]) -> tuple[BurnWindow, ...]:
     return tuple(BurnWindow(durations.prometheus_form(w["long"]),
                             durations.prometheus_form(w["short"]), float(w["budget_fraction"]),
                             str(w["severity"])) for w in raw)
+
+
+def _gate_watch(policy: Policy, raw: dict[str, Any]) -> GateWatch:
+    watch = GateWatch(
+        expected=bool(raw["expected"]),
+        stale_severity=str(raw["stale_severity"]),
+        failing_evaluations=int(raw["failing_evaluations"]),
+        failing_window=durations.prometheus_form(raw["failing_window"]),
+        failing_severity=str(raw["failing_severity"]),
+        stale_intervals=int(policy.gate["stale_intervals"]),
+        stale_after_s=policy.gate_stale_after_s(),
+    )
+    interval = float(policy.gate["watch_interval_s"])
+    if watch.failing_evaluations * interval > durations.parse(watch.failing_window):
+        raise PolicyError(
+            f"{policy.path}: alerting.gate.failing_window: {raw['failing_window']} holds fewer "
+            f"than failing_evaluations ({watch.failing_evaluations}) evaluations at "
+            f"gate.watch_interval_s {interval:g}: GateEvaluationsFailing could never fire")
+    return watch
 
 
 def read_alerting(policy: Policy) -> AlertingSettings:
@@ -138,6 +172,7 @@ def read_alerting(policy: Policy) -> AlertingSettings:
             f"{policy.path}: alerting.monitor.min_regions: {monitor.min_regions} regions can "
             f"never agree when only {len(monitor.regions)} report "
             f"({', '.join(monitor.regions)})")
+    gate = _gate_watch(policy, _section(section, "gate", where))
     burn = _section(section, "slo_burn", where)
     windows = []
     for index, raw in enumerate(section["maintenance_windows"]):
@@ -159,6 +194,7 @@ def read_alerting(policy: Policy) -> AlertingSettings:
         group_interval=str(grouping["group_interval"]),
         repeat_interval=str(grouping["repeat_interval"]),
         monitor=monitor,
+        gate=gate,
         burn_min_requests=int(burn["min_requests"]),
         availability_burn=_burn(burn["availability"]),
         latency_burn=_burn(burn["latency"]["windows"]),

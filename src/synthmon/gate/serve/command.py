@@ -152,7 +152,7 @@ def serve_command(canary_url: str | None, control_url: str | None, phase: str,
     bound = sock.getsockname()
     url = f"http://{host if ':' not in host else f'[{host}]'}:{bound[1]}"
     state = ServeState(served_phase=phase, phases=engine.phases,
-                       stale_after_s=3 * every + float(engine.policy.gate["run_timeout_s"]),
+                       stale_after_s=engine.policy.gate_stale_after_s(every),
                        render_page=render_page)
     notifier = Notifier.from_policy(engine.policy, page_url or url + "/")
     loop = EvaluationLoop(spec, state, out,
