@@ -98,3 +98,44 @@ def test_a_bad_time_scale_is_a_sentence() -> None:
     done = rules("--time-scale", "0")
     assert done.returncode == 2 and "--time-scale" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _policy_with(tmp_path: Path, change) -> Path:
+    data = yaml.safe_load((REPO / "canary-policy.yaml").read_text())
+    change(data)
+    policy = tmp_path / "canary-policy.yaml"
+    policy.write_text(yaml.safe_dump(data, sort_keys=False))
+    (tmp_path / "schemas").mkdir()
+    schema = REPO / "schemas" / "canary-policy.schema.json"
+    (tmp_path / "schemas" / schema.name).write_text(schema.read_text())
+    return policy
+
+
+def test_a_gate_failing_window_too_short_for_its_count_is_a_sentence(tmp_path: Path) -> None:
+    policy = _policy_with(tmp_path, lambda d: d["alerting"]["gate"].update(
+        failing_window="2m", failing_evaluations=3))
+    done = rules("--policy", str(policy))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "alerting.gate.failing_window: 2m holds fewer than failing_evaluations (3)" in (
+        done.stderr)
+
+
+def test_the_gate_and_its_absent_alert_share_one_stale_time(tmp_path: Path) -> None:
+    """gate.stale_intervals is written once: gate serve's stale time and the rules' tolerance
+    for a gate nobody scrapes both follow it."""
+    policy = load_policy(_policy_with(tmp_path, lambda d: d["gate"].update(stale_intervals=5)))
+    stale_after = policy.gate_stale_after_s()
+    assert stale_after == 5 * policy.gate["watch_interval_s"] + policy.gate["run_timeout_s"]
+    absent = [rule for group in build_rules(policy)["groups"] for rule in group["rules"]
+              if rule.get("alert") == "GateStale" and rule["expr"].startswith("absent(")]
+    assert [rule["for"] for rule in absent] == [f"{stale_after / 60:g}m"]
+
+
+def test_a_gate_not_always_running_has_no_absent_page(tmp_path: Path) -> None:
+    policy = load_policy(_policy_with(tmp_path, lambda d: d["alerting"]["gate"].update(
+        expected=False)))
+    forms = {(rule["alert"], rule["labels"].get("reason")) for group in
+             build_rules(policy)["groups"] for rule in group["rules"]
+             if rule.get("labels", {}).get("component") == "gate"}
+    assert forms == {("GateVerdictRollback", None), ("GateStale", "stale"),
+                     ("GateEvaluationsFailing", None)}

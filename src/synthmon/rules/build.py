@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthmon.policy import Policy
-from synthmon.rules import synthetic
+from synthmon.rules import gate, synthetic
 from synthmon.rules.alerts import rollback_alerts, slo_burn_alerts, trend_alerts
 from synthmon.rules.model import read_inputs
 from synthmon.rules.records import recording_rules
@@ -38,6 +38,7 @@ def build_rules(
         # Recording rules first: a group evaluates in order, so its alerts read this cycle's.
         {"name": synthetic.GROUP, "rules": [*synthetic.records(inputs.alerting.monitor),
                                              *synthetic.synthetic_alerts(inputs, runbook)]},
+        {"name": gate.GROUP, "rules": gate.gate_alerts(inputs, runbook)},
     ]}
     return scale_durations(rules, time_scale) if time_scale != 1.0 else rules
 

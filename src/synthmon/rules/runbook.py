@@ -106,6 +106,7 @@ def alerts(policy: Policy) -> str:
         labels = rule["labels"]
         kind = (labels.get("criterion") or labels.get("trend")
                 or ("synthetic monitor" if labels.get("component") == "synthetic" else None)
+                or ("release gate" if labels.get("component") == "gate" else None)
                 or f"{labels.get('slo')} SLO burn {labels.get('burn_rate')}x")
         summary = re.sub(r"\{\{ \$labels\.(\w+) \}\}", r"<\1>", rule["annotations"]["summary"])
         if (rule["alert"], summary) in seen:
