@@ -7,6 +7,7 @@ stand-in server, run `pytest --target URL` and read what it printed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -18,7 +19,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 from support.http_stub import serving
 
 from synthmon.sandbox_process import SandboxProcess, running_sandbox
@@ -75,6 +78,17 @@ def run_suite(target: str, *args: str, env: dict[str, str] | None = None,
         done = subprocess.run(command, cwd=REPO, env=_clean_env(env), capture_output=True,
                               text=True, timeout=timeout, check=False)
         return SuiteRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
+
+
+def latest_summary(reports: Path) -> dict[str, Any]:
+    """reports/latest/summary.json, asserted valid against schemas/summary.schema.json."""
+    summary = json.loads((reports / "latest" / "summary.json").read_text())
+    schema = json.loads((REPO / "schemas" / "summary.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    errors = [e.message for e in validator.iter_errors(summary)]
+    assert not errors, errors[:5]
+    return summary
 
 
 def closed_port_url() -> str:

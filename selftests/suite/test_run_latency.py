@@ -10,14 +10,12 @@ when there were too few calls to judge.
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-from suite_harness import REPO, run_suite, sandbox
+from suite_harness import REPO, latest_summary, run_suite, sandbox
 
 from synthmon.policy import load_policy
 from synthmon.reports.run_verdicts import run_verdicts
@@ -120,17 +118,9 @@ def over_budget_faults(factor: float) -> list[str]:
     return [f"latency:ms={int(factor * ms)},route={route}" for route, ms in per_route.items()]
 
 
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads((REPO / "schemas" / "summary.schema.json").read_text())
-    return jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-
-
 def _listed(reports: Path) -> tuple[dict[str, Any], dict[str, Any] | None, ET.Element | None]:
     """(summary.json, its synthmon::run_latency check, junit.xml's testcase for it)."""
-    summary = json.loads((reports / "latest" / "summary.json").read_text())
-    errors = [e.message for e in _validator().iter_errors(summary)]
-    assert not errors, errors[:5]
+    summary = latest_summary(reports)
     check = next((c for c in summary["checks"] if c["check"] == RUN_LATENCY_CHECK), None)
     suite = ET.parse(reports / "latest" / "junit.xml").getroot()
     case = next((c for c in suite.iter("testcase")
@@ -183,4 +173,5 @@ def test_a_run_too_short_to_judge_lists_no_run_latency_check(tmp_path: Path):
     summary, check, case = _listed(tmp_path)
     assert summary["run_latency"] is not None and not summary["run_latency"]["judged"]
     assert "too few to judge" in summary["run_latency"]["reason"]
+    assert "run latency not judged: 1 critical call(s), too few to judge" in run.output
     assert check is None and case is None, summary["checks"]

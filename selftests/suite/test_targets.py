@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import psutil
@@ -18,9 +19,12 @@ from suite_harness import (
     canned_server,
     closed_port_url,
     hanging_server,
+    latest_summary,
     run_suite,
     sandbox,
 )
+
+from synthmon.history import HistoryStore
 
 pytestmark = pytest.mark.slow
 
@@ -84,18 +88,45 @@ def test_wrong_credentials_name_the_variable():
     assert "definitely-wrong-password" not in run.output
 
 
+CREDENTIAL_SCOPE = ("-k", "denied_the_provider or health_is_ok")  # two critical checks
+DENIED = "tests/synthetic/test_auth.py::test_student_is_denied_the_provider_dashboard"
+
+
 def test_a_removed_credential_skips_the_checks_that_need_it_naming_the_variable(tmp_path):
-    """An empty variable is a removed secret: skipped (and so reported), never passed."""
+    """An empty variable is a removed secret: skipped (and so reported), never passed; the
+    run is incomplete, not passed, wherever it is read (summary.json, junit.xml, history)."""
     with sandbox() as url:
-        run = run_suite(url, "-rs", "-k", "denied_the_provider or health_is_ok",
+        run = run_suite(url, "-rs", *CREDENTIAL_SCOPE,
                         env={"SYNTH_STUDENT_PASSWORD": ""}, reports_dir=str(tmp_path))
     assert run.returncode == 0, run.output  # nothing failed: the skip is the monitor's to judge
     assert "SYNTH_STUDENT_PASSWORD is set but empty" in run.output, run.output
-    summary = json.loads((tmp_path / "latest" / "summary.json").read_text())
+    summary = latest_summary(tmp_path)
     outcomes = {c["check"].rsplit("::", 1)[1]: c["outcome"] for c in summary["checks"]}
     assert outcomes == {"test_student_is_denied_the_provider_dashboard": "skipped",
                         "test_health_is_ok": "passed"}, outcomes
     assert summary["totals"]["skipped"] == 1 and summary["totals"]["passed"] == 1
+    # a skipped critical check is no success: the run says so, naming the check and why
+    assert summary["outcome"] == "incomplete", summary["outcome"]
+    assert summary["totals"]["skipped_critical"] == 1
+    assert summary["reason"].startswith("1 critical check(s) skipped"), summary["reason"]
+    assert DENIED in summary["reason"] and "SYNTH_STUDENT_PASSWORD" in summary["reason"]
+    assert f"synthmon: run {summary['run_id']} incomplete: 1 critical check(s)" in run.output
+    assert "1 skipped (1 of them critical: not proven)" in run.output, run.output
+    properties = {p.get("name"): p.get("value")
+                  for p in ET.parse(tmp_path / "latest" / "junit.xml").iter("property")}
+    assert properties.get("synthmon.outcome") == "incomplete", properties
+    assert HistoryStore(tmp_path / "history.sqlite").outcomes() == {
+        summary["run_id"]: "incomplete"}
+
+
+def test_a_clean_run_of_the_same_checks_is_passed(tmp_path):
+    with sandbox() as url:
+        run = run_suite(url, *CREDENTIAL_SCOPE, reports_dir=str(tmp_path))
+    assert run.passed, run.output
+    summary = latest_summary(tmp_path)
+    assert (summary["outcome"], summary["reason"]) == ("passed", None)
+    assert summary["totals"]["skipped_critical"] == 0 and summary["totals"]["passed"] == 2
+    assert "not proven" not in run.output and " incomplete" not in run.output
 
 
 def test_a_check_that_passes_only_after_a_retry_is_reported_flaky():

@@ -8,6 +8,7 @@ Samples travel the same way, under SAMPLE_PROPERTY (synthmon.samples).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ FLAKY_PROPERTY = "synthmon.flaky"
 # routes) is counted under the first
 AREAS = ("health", "b2c", "auth", "provider", "payments", "negative", "contract")
 _MAX_MESSAGE = 600
+_MAX_NAMED = 10  # skipped critical checks named in a run's reason; summary.json lists all
 
 
 def flaky_reason(report: pytest.TestReport) -> str | None:
@@ -38,6 +40,24 @@ def short_message(report: pytest.TestReport) -> str | None:
     crash = getattr(getattr(longrepr, "reprcrash", None), "message", None)
     text = crash if crash else (str(longrepr).strip().splitlines()[-1:] or [""])[0]
     return (scrub_text(text) or "")[:_MAX_MESSAGE]
+
+
+def skipped_critical(checks: Iterable[CheckOutcome]) -> list[CheckOutcome]:
+    """The critical checks that were skipped: each one a flow the run proved nothing about."""
+    return [c for c in checks if c.critical and c.outcome == "skipped"]
+
+
+def incomplete_reason(checks: Iterable[CheckOutcome]) -> str | None:
+    """Why a run in which nothing failed is still no success, or None: the critical checks
+    it skipped, named, with the first one's reason."""
+    skipped = skipped_critical(checks)
+    if not skipped:
+        return None
+    names = ", ".join(c.nodeid for c in skipped[:_MAX_NAMED])
+    more = f" and {len(skipped) - _MAX_NAMED} more" if len(skipped) > _MAX_NAMED else ""
+    why = f" ({skipped[0].message})" if skipped[0].message else ""
+    return (f"{len(skipped)} critical check(s) skipped, so the run proves nothing about "
+            f"them: {names}{more}{why}")
 
 
 @dataclass

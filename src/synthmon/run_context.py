@@ -40,6 +40,9 @@ WORKERINPUT_KEY = "synthmon_run_context"
 TARGET_UNREACHABLE = "target-unreachable"
 WRONG_BUILD = "wrong-build"
 INTERRUPTED = "interrupted"
+# Nothing failed, but critical checks were skipped (pytest exits 0): no success, since a
+# skipped check proves nothing about the target.
+INCOMPLETE = "incomplete"
 
 
 def new_run_id() -> str:

@@ -176,8 +176,9 @@ class HistoryStore:
 
     def append(self, run_context: RunContext, samples: Iterable[Sample],
                outcome: str = "unknown") -> int:
-        """Store one run's samples, and how it ended (passed, failed, target-unreachable,
-        wrong-build, interrupted), in a single transaction; returns how many were written.
+        """Store one run's samples, and how it ended (passed, failed, incomplete,
+        target-unreachable, wrong-build, interrupted), in a single transaction; returns how
+        many were written.
 
         Appending the same run twice replaces its samples (a retried upload must not double
         count). Samples older than the retention are pruned in the same transaction.
@@ -335,8 +336,8 @@ class HistoryStore:
 
     def outcomes(self, since: float | None = None,
                  until: float | None = None) -> dict[str, str]:
-        """run id -> how the run ended (passed, failed, target-unreachable, wrong-build,
-        interrupted; unknown for runs kept before the store recorded it)."""
+        """run id -> how the run ended (passed, failed, incomplete, target-unreachable,
+        wrong-build, interrupted; unknown for runs kept before the store recorded it)."""
         where, args = _where(since=since, until=until)
         if not self.path.exists():
             return {}

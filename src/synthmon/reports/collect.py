@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from synthmon.outcomes import AREAS, CheckOutcome
+from synthmon.outcomes import AREAS, CheckOutcome, skipped_critical
 from synthmon.samples import SAMPLE_PROPERTY, Sample
 
 
@@ -59,6 +59,9 @@ class Collector:
         """The run's own verdicts (synthmon.reports.run_verdicts), listed with the checks."""
         for verdict in verdicts:
             self.checks[verdict.nodeid] = verdict
+
+    def skipped_critical(self) -> list[CheckOutcome]:
+        return skipped_critical(self.checks.values())
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

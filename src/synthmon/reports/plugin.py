@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from synthmon.history import DEFAULT_RETENTION_DAYS, HistoryError, HistoryStore
+from synthmon.outcomes import incomplete_reason
 from synthmon.output_files import folder_problem
 from synthmon.reports import allure_support, junit
 from synthmon.reports.collect import Collector
@@ -26,6 +27,7 @@ from synthmon.reports.summary import (
     write_json_atomic,
 )
 from synthmon.run_context import (
+    INCOMPLETE,
     INTERRUPT_KEY,
     INTERRUPTED,
     RUN_ABORT_KEY,
@@ -161,6 +163,11 @@ class ReportsPlugin:
         # only for a run that ended on its checks (an interrupted run's calls are not the run)
         verdicts = run_verdicts(run_latency) if self.outcome is None else []
         self.collector.add_verdicts(verdicts)
+        if self.outcome is None and int(session.exitstatus) == pytest.ExitCode.OK:
+            # pytest's 0 with critical checks skipped is no success: the run is incomplete
+            incomplete = incomplete_reason(self.collector.checks.values())
+            if incomplete is not None:
+                self.outcome, self.reason = INCOMPLETE, incomplete
         if self.run_dir is None:
             return
         ctx = self.context

@@ -43,8 +43,9 @@ def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list
                   run_latency: dict[str, Any] | None = None, *, outcome: str | None = None,
                   reason: str | None = None) -> dict[str, Any]:
     """`outcome`: how the run ended when its checks do not say it (target-unreachable,
-    wrong-build, interrupted), with the `reason` in one sentence; else passed or failed
-    by the exit status."""
+    wrong-build, interrupted), or that nothing failed but critical checks were skipped
+    (incomplete), with the `reason` in one sentence; else passed or failed by the exit
+    status."""
     check_list = [c.to_dict() for c in checks]
     counts: dict[str, int] = {}
     for check in check_list:
@@ -74,6 +75,8 @@ def build_summary(ctx: RunContext, checks: Iterable[CheckOutcome], samples: list
             "failed": counts.get("failed", 0),
             "error": counts.get("error", 0),
             "skipped": counts.get("skipped", 0),
+            "skipped_critical": sum(1 for c in check_list
+                                    if c["critical"] and c["outcome"] == "skipped"),
             "xfailed": counts.get("xfailed", 0),
             "xpassed": counts.get("xpassed", 0),
             "interrupted": counts.get("interrupted", 0),

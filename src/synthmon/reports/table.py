@@ -53,7 +53,10 @@ def render_summary(collector: Collector, context: RunContext,
            f"{context.build_id or '?'}, {len(degraded)} over budget (degraded), "
            f"{len(flaky)} flaky")
     outcome = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n)
-    yield f"checks: {outcome or 'none'}; requests: {len(collector.samples)}"
+    skipped_critical = len(collector.skipped_critical())
+    # a skipped critical check is no pass: said on the line a reader scans for failures
+    unproven = f" ({skipped_critical} of them critical: not proven)" if skipped_critical else ""
+    yield f"checks: {outcome or 'none'}{unproven}; requests: {len(collector.samples)}"
     calls = {name: row for name, row in stats.items() if row["kind"] == "http"}
     steps = {name: row for name, row in stats.items() if row["kind"] == "step"}
     vitals = {name: row for name, row in stats.items() if row["kind"] == "vital"}

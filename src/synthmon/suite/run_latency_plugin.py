@@ -46,4 +46,6 @@ class RunLatencyPlugin:
             terminalreporter.write_line(f"FAILED run latency: {verdict.reason}", red=True)
         else:
             terminalreporter.section("synthmon latency", sep="-")
-            terminalreporter.write_line(f"run latency ok: {verdict.reason}")
+            # too few calls is no verdict, and must not read as one that passed
+            said = "ok" if verdict.judged else "not judged"
+            terminalreporter.write_line(f"run latency {said}: {verdict.reason}")
