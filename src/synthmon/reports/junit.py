@@ -53,10 +53,16 @@ def configure(config: pytest.Config, path: Path) -> Path | None:
     return path
 
 
+def _first_suite(tree: ET.ElementTree[ET.Element]) -> ET.Element | None:
+    """pytest writes one <testsuite> under a <testsuites> root; a lone <testsuite> root
+    (as other tools write it) is taken as it is."""
+    root = tree.getroot()
+    return root if root.tag == "testsuite" else root.find("testsuite")
+
+
 def _mark(tree: ET.ElementTree[ET.Element], outcome: str, reason: str,
           unfinished: Sequence[str]) -> None:
-    root = tree.getroot()
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    suite = _first_suite(tree)
     if suite is None:
         return
     for case in [c for c in suite.findall("testcase") if not c.get("name")]:
@@ -95,8 +101,7 @@ def add_testcases(tree: ET.ElementTree[ET.Element], outcomes: Sequence[CheckOutc
     """Each outcome as a testcase of the first testsuite (`synthmon::run_latency` reads back
     as classname synthmon, name run_latency, as pytest would write that node id), its
     counts updated."""
-    root = tree.getroot()
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    suite = _first_suite(tree)
     if suite is None:
         return
     for outcome in outcomes:
