@@ -7,6 +7,10 @@ b. `pytest` alone: the plugin starts (and stops) the embedded sandbox itself;
 c. a bare `requests` script (a fresh Python process, one keep-alive Session) making as many
    calls as run (a) made, to the same sandbox.
 
+The suite is the API checks (`-m "not browser"`), the figures issue 9 set (2.0 s and 3.0 s):
+the browser checks drive Chromium and have their own bench (bench/browser_flow.py);
+`--with-browser` takes them in.
+
 Each figure is the median of --repeat runs (the minimum beside it), with the CPU time the
 process and its children used. The ratios a/c and b/c say what the monitor costs beyond
 the HTTP calls themselves.
@@ -66,9 +70,9 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return wall, cpu, done.stdout
 
 
-def suite_command(reports: Path, *extra: str) -> list[str]:
+def suite_command(reports: Path, scope: list[str], *extra: str) -> list[str]:
     return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            f"--reports-dir={reports}", *extra]
+            f"--reports-dir={reports}", *scope, *extra]
 
 
 def calls_made(reports: Path) -> int:
@@ -86,26 +90,30 @@ def figure(runs: list[tuple[float, float]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of each figure (median)")
+    parser.add_argument("--with-browser", action="store_true",
+                        help="take the browser checks in (Chromium; see bench/browser_flow.py)")
     args = parser.parse_args()
+    scope = [] if args.with_browser else ["-m", "not browser"]
     env = _environment()
     with tempfile.TemporaryDirectory(prefix="synthmon-wall-") as scratch:
         reports = Path(scratch) / "reports"
         with running_sandbox(Path(scratch) / "sandbox", access_log="-") as box:
             url = box.url
             # one untimed run first: the files a first run reads come into the page cache
-            timed(suite_command(reports, f"--target={url}"), env)
+            timed(suite_command(reports, scope, f"--target={url}"), env)
             calls = calls_made(reports)
             against: list[tuple[float, float]] = []
             bare: list[tuple[float, float]] = []
             for _ in range(args.repeat):
-                against.append(timed(suite_command(reports, f"--target={url}"), env)[:2])
+                against.append(timed(suite_command(reports, scope, f"--target={url}"), env)[:2])
                 bare.append(timed([sys.executable, "-c", BARE, url, str(calls)], env)[:2])
-        embedded = [timed(suite_command(reports), env)[:2] for _ in range(args.repeat)]
+        embedded = [timed(suite_command(reports, scope), env)[:2] for _ in range(args.repeat)]
     a = statistics.median(w for w, _ in against)
     b = statistics.median(w for w, _ in embedded)
     c = statistics.median(w for w, _ in bare)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"median of {args.repeat} runs each")
+          f"median of {args.repeat} runs each; "
+          f"{'with' if args.with_browser else 'without'} the browser checks")
     print(f"a. suite against a running sandbox  {figure(against)}  ({calls} calls)")
     print(f"b. suite with the embedded sandbox  {figure(embedded)}")
     print(f"c. bare requests, {calls} calls      {figure(bare)}")
