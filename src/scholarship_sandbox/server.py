@@ -104,10 +104,13 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8765,
                                 **tls_options)
 
         def on_started() -> None:
-            if ready_file:
-                write_ready_file(ready_file, {"url": url, **ready})
+            # Announced (and flushed: stdout is a file or a pipe for a launcher) before the
+            # ready file appears, so whoever waits for that file finds the lines written.
             if announce is not None:
                 announce(url, ready.get("ca_file"))
+                sys.stdout.flush()
+            if ready_file:
+                write_ready_file(ready_file, {"url": url, **ready})
 
         server = _Server(config, on_started)
         server.run(sockets=[sock])

@@ -133,9 +133,16 @@ class SuiteProcess:
         kill_at: float | None = None
         while True:
             try:
-                return child.wait(timeout=0.2), error
+                code = child.wait(timeout=0.2)
             except subprocess.TimeoutExpired:
                 pass
+            else:
+                if kill_at is not None:
+                    # The suite is gone; what it started may not be (a helper that ignores
+                    # SIGTERM, or one the signal has not reached yet): none of it may outlive
+                    # a run that was stopped.
+                    _signal_group(child.pid, signal.SIGKILL)
+                return code, error
             now = time.time()
             if kill_at is None and self._aborted:
                 kill_at = now + self.grace_s  # abort() already sent SIGTERM
