@@ -54,12 +54,15 @@ browser-deps:
 run: install browser-deps
 	$(BIN)/pytest
 
-# The project's own tests (selftests/ has its own pytest.ini).
+# The project's own tests (selftests/ has its own pytest.ini), on two xdist workers, a module
+# each at a time (--dist loadfile keeps a module's shared servers in one process): most of the
+# long selftests wait on servers, suite runs and Prometheus, and two workers overlap those
+# waits. selftests/conftest.py hands out the modules with slow tests first.
 # mypy checks src/ as [tool.mypy] in pyproject.toml says (strict; the package ships py.typed).
 test: install system-deps browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest selftests
+	$(BIN)/pytest selftests -n 2 --dist loadfile
 
 # `make test` with the other core busy, as on a shared CI runner: a CPU hog (a plain busy
 # loop) that ends by itself after HOG_SECONDS, and is stopped as soon as the tests end.
