@@ -9,6 +9,7 @@ budgets.run): how often does a healthy run fail it, and how often does a slow on
   so every call stays under its hard limit and only the run's verdict can catch it); the
   detection rate (goal 1).
 
+The suite is the API checks (`-m "not browser"`): the verdict judges HTTP calls only.
 Runs are sequential, one suite process each, as QA or the monitor runs them. Loopback only,
 bounded in runs; every process it starts is stopped at the end.
 """
@@ -49,7 +50,8 @@ def suite_run(url: str, reports: Path) -> tuple[int, bool, float | None, str]:
     """(exit status, latency verdict failed?, the run's median ratio, the output)"""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", f"--target={url}", "-q", "-p", "no:cacheprovider",
-         f"--reports-dir={reports}"], cwd=REPO, capture_output=True, text=True, timeout=600,
+         "-m", "not browser", f"--reports-dir={reports}"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
         env={k: v for k, v in os.environ.items() if not k.startswith(("SYNTH_", "PYTEST_"))})
     output = done.stdout + done.stderr
     match = RATIO.search(output)
