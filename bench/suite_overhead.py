@@ -3,9 +3,9 @@
 One run, three figures (ratios measured side by side on this machine, not asserted):
 
 1. The API suite (`pytest --target URL -m "not browser"`, a subprocess, as QA runs it)
-   against a sandbox
-   started beforehand: wall time, pytest's own time, number of HTTP calls, the time spent
-   inside requests (sum of the samples' total_ms) and the rest: the monitor's own cost.
+   against a sandbox started beforehand: wall time, pytest's own time, number of HTTP calls,
+   the time spent inside requests (sum of the samples' total_ms) and the rest: the
+   monitor's own cost.
 2. The same requests, in-process, through the `api` client and through a bare keep-alive
    http.client connection: the latency each measures, and the client's full cost per call
    (span, ids, schema validation, sample) beyond the latency it reports.
