@@ -20,6 +20,7 @@ from support.alerting_stack import FLOW, Stack, alerting_stack
 from support.receivers import Delivery, describe
 
 from synthmon.alerting import names
+from synthmon.run_verdict_names import RUN_LATENCY_CHECK
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -193,19 +194,27 @@ def test_a_dropping_proxy_is_a_ticket_for_its_region_and_a_killed_monitor_pages(
         located = [a for a in tickets(stack, start)
                    if a["labels"]["alertname"] == names.PROBE_LOCATION_FAILING]
         assert {a["labels"]["region"] for a in located} == {proxied}
-        assert {a["labels"]["check"] for a in located} == {FLOW}
+        # Behind the dropping proxy every run is target-unreachable (no call answered, no
+        # run latency judged), and an unreachable region counts against every critical
+        # check it exports: the flow, and the run-level latency verdict, which no run
+        # there can pass either. Nothing else (the negative check is not critical).
+        assert {a["labels"]["check"] for a in located} == {FLOW, RUN_LATENCY_CHECK}
         assert stack.proxy.dropped > 0
         paged = {details(d)["alert"] for d in stack.inbox.since(start, "oncall")}
         assert paged == {names.MONITOR_DOWN}, "one region's network is no page"
     finally:
         stack.proxy.dropping.clear()
-    # the credentials removed from the killed region's monitor, for the next scenario
-    stack.restart_monitor(killed, env={"SYNTH_STUDENT_PASSWORD": ""})
+        # the credentials removed from the killed region's monitor, for the next scenario;
+        # in `finally`, so that a failure here is not also the next scenario's
+        stack.restart_monitor(killed, env={"SYNTH_STUDENT_PASSWORD": ""})
 
 
 def test_a_monitor_whose_credentials_were_removed_pages_checks_skipped(stack: Stack) -> None:
     region = next(r for r in stack.regions if r != stack.proxied)
-    start = stack.monitors[region].started
+    monitor = stack.monitors[region]
+    assert monitor.env.get("SYNTH_STUDENT_PASSWORD") == "", \
+        f"the previous scenario restarts the {region} monitor with the credential removed"
+    start = monitor.started
     skipped = wait_page(stack, start, names.CHECKS_SKIPPED)
     assert set().union(*map(regions_of, skipped)) == {region}
     assert details(skipped[0])["check"] == FLOW

@@ -49,6 +49,7 @@ class MonitorProcess:
     proc: subprocess.Popen[bytes]
     log: Path
     started: float  # time.time() at its start
+    env: dict[str, str] = field(default_factory=dict)  # set on top of the test's environment
 
     @property
     def metrics(self) -> str:
@@ -94,7 +95,7 @@ class Stack:
                  f"--reports-dir={folder / 'runs'}", "--", *SELECTION],
                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=out, stdin=subprocess.DEVNULL,
                 env={**os.environ, **extra}, start_new_session=True)
-        monitor = MonitorProcess(region, port, proc, log, time.time())
+        monitor = MonitorProcess(region, port, proc, log, time.time(), dict(env or {}))
         self.monitors[region] = monitor
         return monitor
 
