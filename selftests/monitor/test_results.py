@@ -2,7 +2,9 @@ import json
 import time
 from pathlib import Path
 
+from synthmon.monitor import reasons
 from synthmon.monitor.results import Call, RunResult, parse_junit, read_report, read_run
+from synthmon.run_verdict_names import RUN_LATENCY_CHECK
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="3">
@@ -100,3 +102,41 @@ def test_a_summary_not_in_synthmons_shape_falls_back_to_junit(tmp_path: Path):
     got = read_run(tmp_path, tmp_path, since=0)
     assert "tests/a.py::test_x" not in got
     assert "tests/synthetic/test_health.py::test_health" in got
+
+
+REMOVED = ("Skipped: SYNTH_STUDENT_PASSWORD is set but empty, so the student test account is "
+           "not available: the checks that need it are skipped (set it to the account's "
+           "password)")
+
+
+def test_an_incomplete_run_reads_as_its_skipped_checks_not_a_failure_or_an_outage(
+        tmp_path: Path):
+    """summary.json as the suite writes it when a credential was removed: outcome
+    incomplete, the critical flow skipped; here beside other critical checks that ran
+    enough calls for a passing run-latency verdict."""
+    flow = "tests/synthetic/test_b2c.py::test_student_searches_saves_and_drafts_an_application"
+    skipped = {**check(flow, "skipped", critical=True), "message": REMOVED,
+               "synthetic_ids": []}
+    verdict = {**check(RUN_LATENCY_CHECK, "passed", critical=True), "message": None}
+    (tmp_path / "summary.json").write_text(json.dumps(summary(
+        skipped, check("tests/a.py::test_health", "passed", critical=True), verdict,
+        requests=[call("tests/a.py::test_health", f"syn-{i}", 200) for i in range(10)],
+        outcome="incomplete")))
+    report = read_report(tmp_path, tmp_path, since=0)
+    run = RunResult(checks=report.checks, exit_code=0, calls=report.calls,
+                    summary_outcome=report.outcome)
+    assert report.outcome == "incomplete"
+    assert run.skipped_checks == [flow] and run.failed_checks == []
+    assert run.checks[flow].critical and not run.checks[flow].passed
+    assert run.checks[RUN_LATENCY_CHECK].passed and run.checks[RUN_LATENCY_CHECK].critical
+    assert not run.unreachable
+    reason, why = reasons.reason_of(run)
+    assert reason == reasons.CHECKS_SKIPPED and "SYNTH_STUDENT_PASSWORD" in why
+    # the alerting stack's selection: the flow alone, so no call at all, and no outage
+    (tmp_path / "summary.json").write_text(json.dumps(summary(
+        skipped, requests=[], outcome="incomplete")))
+    alone = read_report(tmp_path, tmp_path, since=0)
+    run = RunResult(checks=alone.checks, exit_code=0, calls=alone.calls,
+                    summary_outcome=alone.outcome)
+    assert run.skipped_checks == [flow] and not run.unreachable
+    assert reasons.reason_of(run)[0] == reasons.CHECKS_SKIPPED
