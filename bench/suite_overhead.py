@@ -155,7 +155,6 @@ def main() -> None:
         print(f"same run without the telemetry/reports plugin: wall {bare_suite['wall_s']:.2f} s, "
               f"pytest {bare_suite['pytest_s']:.2f} s, inside requests "
               f"{bare_suite['inside_s']:.2f} s")
-        print("(the expired-token check waits for its 1 s token to expire: 0-1 s of any run)")
         print()
         print(f"== the same requests replayed, {args.repeat} each (ms; median / p95)")
         print(f"{'endpoint':28} {'bare http.client':>18} {'api measured':>16} {'delta':>7} "
