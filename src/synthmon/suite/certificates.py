@@ -16,9 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
-
 from synthmon.suite.trust import trusted_roots
 
 # OpenSSL's X509_V_ERR_* codes a person can act on
@@ -85,6 +82,11 @@ def _reading_only() -> ssl.SSLContext:
 
 
 def _describe(der: bytes) -> tuple[tuple[str, ...], datetime]:
+    # imported here: only an HTTPS target's certificate is read, and cryptography's x509
+    # costs every run ~35 ms to import
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
     cert = x509.load_der_x509_certificate(der)
     names: list[str] = []
     try:
