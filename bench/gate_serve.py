@@ -1,6 +1,8 @@
 """`GET /api/v1/verdict` of `synthmon gate serve` under 50 concurrent pollers: p50/p99.
 
-The server judges a healthy window read from a history store this benchmark writes (so the
+Pollers use http.client (as light as an orchestrator's client) and, paced, are spread over
+the period rather than all firing at the same instant (independent pollers are not in
+step). The server judges a healthy window read from a history store this benchmark writes (so the
 figures measure serving, not the suite) and re-evaluates every 5 s meanwhile (every phase,
 the plan and the page: the work a poller may meet). 50 pollers, each with its own
 keep-alive connection, ask for the verdict twice: paced (each every 250 ms, 200 requests a
@@ -13,6 +15,7 @@ Run: .venv/bin/python bench/gate_serve.py
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -23,6 +26,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -89,11 +93,17 @@ def run(url: str, pace_s: float) -> None:
     stop_at = time.monotonic() + MAX_SECONDS
     start = threading.Barrier(POLLERS)
 
-    def poller() -> None:
-        session = requests.Session()
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def poller(index: int) -> None:
+        # http.client, one keep-alive connection: a poller as light as an orchestrator's
+        # (Go) client, so the figure is the server's more than 50 Python clients' own queue
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         mine: list[float] = []
         start.wait()
-        first = time.monotonic()
+        # independent pollers are not in step: each starts at its own point of the period
+        first = time.monotonic() + index * pace_s / POLLERS
         for number in range(PER_POLLER):
             if time.monotonic() > stop_at:
                 break
@@ -101,20 +111,24 @@ def run(url: str, pace_s: float) -> None:
                 time.sleep(max(0.0, first + number * pace_s - time.monotonic()))
             began = time.perf_counter()
             try:
-                answer = session.get(url, timeout=10)
-                ok = answer.status_code == 200 and answer.content.startswith(b'{"version"')
-            except requests.RequestException as exc:
+                connection.request("GET", path)
+                answer = connection.getresponse()
+                body = answer.read()
+                ok = answer.status == 200 and body.startswith(b'{"version"')
+            except (OSError, http.client.HTTPException) as exc:
                 ok = False
+                connection.close()
                 with lock:
                     errors.append(type(exc).__name__)
             mine.append((time.perf_counter() - began) * 1000)
             if not ok:
                 with lock:
                     errors.append("bad answer")
+        connection.close()
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=poller) for _ in range(POLLERS)]
+    threads = [threading.Thread(target=poller, args=(i,)) for i in range(POLLERS)]
     began = time.perf_counter()
     for thread in threads:
         thread.start()
