@@ -99,6 +99,8 @@ def test_gate_plan_plans_every_phase_of_the_shipped_policy(tmp_path):
     assert "phase 100 has no duration" in out
     assert "payment_capture_failures  not applicable in phase 5" in out
     assert "is caught 9 times in 10" in out and "runs per cohort" in out
+    # every metric of the shipped policy has a planner (a new criterion must bring its own)
+    assert "no plan for metric" not in out, out
     as_json = CliRunner().invoke(main, ["gate", "plan", "--phase", "25", "--traffic", "200",
                                         "--history", str(history), "--json", "--policy",
                                         str(ROOT / "canary-policy.yaml")])
@@ -110,6 +112,7 @@ def test_gate_plan_plans_every_phase_of_the_shipped_policy(tmp_path):
     burn = rows["error_budget_burn"]
     assert burn["verdict"] == "can_decide" and burn["samples"] == 200 * 0.25 * 900
     assert rows["signup_completion"]["verdict"] == "unknown"  # needs Prometheus's rate
+    assert rows["no_answer_rate"]["samples"] == five["samples"]  # counted in calls, as 5xx
     assert as_json.exit_code == (2 if plan["cannot_decide"] else 0)
 
 

@@ -181,7 +181,7 @@ class _Planner:
                            "")
         minutes = self.window_s / 60
         basis = pace.basis
-        if c.metric in ("server_error_rate", "unexpected_4xx_rate"):
+        if c.metric in ("server_error_rate", "unexpected_4xx_rate", "no_answer_rate"):
             n = pace.calls_per_min * minutes
             return self.absolute(c, n, "calls", basis, "a rate")
         if c.metric == "auth_error_rate":
