@@ -22,10 +22,9 @@ import pytest
 from synthmon import (
     ApiClient,
     ApiResponse,
-    CredentialError,
-    CredentialRemoved,
     RunContext,
     account,
+    for_check,
     payment_token,
     register_secret,
 )
@@ -43,12 +42,7 @@ class Session:
 
 def login(api: ApiClient, role: str, schema: str = "token-login", **extra: object) -> ApiResponse:
     """Log a seeded test account in; a rejected credential names the variable to fix."""
-    try:
-        acct = account(role)
-    except CredentialRemoved as exc:
-        pytest.skip(str(exc))  # reported as skipped, never as passed (docs/alerting.md)
-    except CredentialError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    acct = for_check(lambda: account(role))
     resp = api.post("/api/v1/auth/login", json={"email": acct.email, "password": acct.password,
                                                 **extra},
                     expect={200, 401}, schema=schema)
@@ -167,12 +161,7 @@ def quota_problems() -> Callable[[ApiResponse], list[str]]:
 
 @pytest.fixture
 def payment_token_value() -> str:
-    try:
-        return payment_token()
-    except CredentialRemoved as exc:
-        pytest.skip(str(exc))
-    except CredentialError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return for_check(payment_token)
 
 
 _signups = itertools.count(1)

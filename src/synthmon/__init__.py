@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         CredentialError,
         CredentialRemoved,
         account,
+        for_check,
         payment_token,
     )
 
@@ -40,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "Sample": "synthmon.samples",
     "TargetDown": "synthmon.suite.client",
     "account": "synthmon.suite.credentials",
+    "for_check": "synthmon.suite.credentials",
     "payment_token": "synthmon.suite.credentials",
     "register_secret": "synthmon.privacy",
 }
@@ -54,6 +56,7 @@ __all__ = [
     "Sample",
     "TargetDown",
     "account",
+    "for_check",
     "payment_token",
     "register_secret",
 ]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from synthmon import ApiClient, CredentialError, CredentialRemoved, account, register_secret
+from synthmon import ApiClient, account, for_check, register_secret
 
 if TYPE_CHECKING:  # Playwright is imported only when a browser check runs
     from synthmon import BrowserFlow
@@ -23,12 +23,7 @@ def sign_in(web: BrowserFlow) -> Callable[[str], None]:
     landing on the search page. Only test accounts are ever typed into a page."""
 
     def sign_in(role: str) -> None:
-        try:
-            acct = account(role)
-        except CredentialRemoved as exc:
-            pytest.skip(str(exc))  # reported as skipped, never as passed (docs/alerting.md)
-        except CredentialError as exc:
-            pytest.fail(str(exc), pytrace=False)
+        acct = for_check(lambda: account(role))
         web.open("/login", step="open_login", lands_on="/login", next="/search")
         with web.step("log_in", lands_on="/search"):
             web.fill("login-email", acct.email)
