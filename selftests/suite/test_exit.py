@@ -1,0 +1,57 @@
+"""A suite process leaves its objects out of the interpreter's last collection at exit
+(synthmon.suite.exit), and nothing a run writes or reports is lost by it: the exit status
+and the reports are the run's, passed or failed."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from suite_harness import run_suite, sandbox
+
+# Registered when pytest imports it (before the suite's handler), so it runs after that
+# handler at exit: it reads how many objects the final collection will leave alone.
+PROBE = textwrap.dedent("""
+    import atexit, gc, os, sys
+
+    def _tell():
+        sys.stderr.write(f"frozen at exit: {gc.get_freeze_count()}\\n")
+        sys.stderr.flush()
+
+    atexit.register(_tell)
+""")
+
+
+def _frozen(output: str) -> int:
+    line = next(line for line in output.splitlines() if line.startswith("frozen at exit: "))
+    return int(line.rsplit(" ", 1)[1])
+
+
+def _run(tmp_path: Path, url: str):
+    (tmp_path / "exit_probe.py").write_text(PROBE)
+    reports = tmp_path / "reports"
+    run = run_suite(url, "-p", "exit_probe", "tests/synthetic/test_health.py",
+                    env={"PYTHONPATH": str(tmp_path)}, reports_dir=str(reports))
+    return run, reports / "latest"
+
+
+def test_a_passing_run_exits_zero_with_its_objects_left_out_of_the_last_collection(tmp_path):
+    with sandbox() as url:
+        run, latest = _run(tmp_path, url)
+    assert run.returncode == 0, run.output
+    assert _frozen(run.output) > 10_000, run.output
+    assert json.loads((latest / "summary.json").read_text())["outcome"] == "passed"
+    assert ET.parse(latest / "junit.xml").getroot().get("failures") in (None, "0")
+
+
+def test_a_failing_run_keeps_its_exit_status_and_complete_reports(tmp_path):
+    with sandbox("error:status=500,route=/health") as url:
+        run, latest = _run(tmp_path, url)
+    assert run.returncode == 1, run.output
+    assert _frozen(run.output) > 10_000, run.output
+    summary = json.loads((latest / "summary.json").read_text())
+    assert summary["outcome"] == "failed" and summary["totals"]["failed"] >= 1
+    suite = ET.parse(latest / "junit.xml").getroot()
+    assert sum(int(s.get("failures", 0)) for s in suite.iter("testsuite")) >= 1
