@@ -60,7 +60,9 @@ def sandbox_process(*faults: str, args: tuple[str, ...] = (),
         yield box
 
 
-def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
+def suite_env(extra: dict[str, str] | None) -> dict[str, str]:
+    """This environment without the PYTEST_, SYNTH_, SANDBOX_ and OTEL_ settings of the
+    shell that runs the selftests, with `extra` on top."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_", "SYNTH_", "SANDBOX_", "OTEL_"))}
     env.update(extra or {})
@@ -75,7 +77,7 @@ def run_suite(target: str, *args: str, env: dict[str, str] | None = None,
         command = [sys.executable, "-m", "pytest", "--target", target, "-p", "no:cacheprovider",
                    "-q", "-rfE", f"--reports-dir={reports}", *args]
         started = time.monotonic()
-        done = subprocess.run(command, cwd=REPO, env=_clean_env(env), capture_output=True,
+        done = subprocess.run(command, cwd=REPO, env=suite_env(env), capture_output=True,
                               text=True, timeout=timeout, check=False)
         return SuiteRun(done.returncode, done.stdout + done.stderr, time.monotonic() - started)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-from suite_harness import REPO, _clean_env, closed_port_url, run_suite, sandbox
+from suite_harness import REPO, closed_port_url, run_suite, sandbox, suite_env
 from support.bad_servers import closing_mid_body, huge_body, raw_server, trickling_body
 
 pytestmark = pytest.mark.slow
@@ -75,7 +75,7 @@ def test_a_50_mb_answer_is_refused_without_taking_the_memory(tmp_path):
     with raw_server(huge_body(50 * 2**20, announce=False), healthy=("/health",)) as url:
         command = [sys.executable, "-m", "pytest", "--target", url, "-p", "no:cacheprovider",
                    "-q", "-k", "ready_with", f"--reports-dir={reports}"]
-        proc = subprocess.Popen(command, cwd=REPO, env=_clean_env(None),
+        proc = subprocess.Popen(command, cwd=REPO, env=suite_env(None),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         peak = 0
         watched = psutil.Process(proc.pid)
@@ -139,7 +139,7 @@ def test_the_gate_rolls_back_a_canary_that_cannot_answer_under_its_own_name(tmp_
            for arg in ("--canary-summary", str(path))], "--control-summary",
          str(next(control_reports.glob("*/summary.json"))), "--out", str(tmp_path / "out"),
          "--ledger", str(tmp_path / "ledger.jsonl"), policy],
-        cwd=REPO, env=_clean_env(None), capture_output=True, text=True, timeout=120,
+        cwd=REPO, env=suite_env(None), capture_output=True, text=True, timeout=120,
         check=False)
     decision = json.loads((tmp_path / "out" / "decision.json").read_text())
     assert done.returncode == 1, done.stdout + done.stderr

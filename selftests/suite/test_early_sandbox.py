@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from suite_harness import REPO, _clean_env
+from suite_harness import REPO, suite_env
 
 WATCHER = '''
 import json, os
@@ -41,7 +41,7 @@ def _watch(tmp_path: Path, *args: str) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "sandbox_watcher",
          "-q", "--reports-dir=off", *args], cwd=REPO, capture_output=True, text=True,
-        timeout=120, env=_clean_env({"WATCH_SINK": str(sink), "PYTHONPATH": str(tmp_path)}),
+        timeout=120, env=suite_env({"WATCH_SINK": str(sink), "PYTHONPATH": str(tmp_path)}),
         check=False)
     assert sink.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(sink.read_text())

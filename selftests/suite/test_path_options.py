@@ -7,12 +7,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from suite_harness import REPO, _clean_env, closed_port_url
+from suite_harness import REPO, closed_port_url, suite_env
 
 
 def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          cwd=REPO, env=_clean_env({"SYNTH_REPORTS": "off"}),
+                          cwd=REPO, env=suite_env({"SYNTH_REPORTS": "off"}),
                           capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from suite_harness import REPO, _clean_env, closed_port_url, run_suite, sandbox
+from suite_harness import REPO, closed_port_url, run_suite, sandbox, suite_env
 
 from synthmon.history import HistoryStore
 
@@ -105,7 +105,7 @@ def _interrupt(tmp_path: Path, url: str, sig: int, after_checks: int,
     reports = tmp_path / "reports"
     (tmp_path / "progress_sink.py").write_text(PROGRESS)
     progress = tmp_path / "progress.txt"
-    env = _clean_env({"PROGRESS_SINK": str(progress), "PYTHONPATH": str(tmp_path)})
+    env = suite_env({"PROGRESS_SINK": str(progress), "PYTHONPATH": str(tmp_path)})
     suite = subprocess.Popen(
         [sys.executable, "-m", "pytest", f"--target={url}", "-p", "no:cacheprovider", "-q",
          "-p", "progress_sink", f"--reports-dir={reports}", *extra],

@@ -86,7 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from synthmon.browser import plugin as browser
     from synthmon.reports.plugin import ReportsPlugin
-    from synthmon.suite import fixtures
+    from synthmon.suite import fixtures, garbage
     from synthmon.suite.hooks import SUITE_KEY, SynthmonSuite
     from synthmon.suite.run_latency import RunLatencyRule
     from synthmon.suite.run_latency_plugin import RunLatencyPlugin
@@ -97,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # run's context first, then the reports place the run's folder, which telemetry uses.
     manager.register(SynthmonSuite(config), "synthmon-suite")
     manager.register(fixtures, "synthmon-fixtures")
+    manager.register(garbage, "synthmon-garbage")
     if RUN_CONTEXT_KEY not in config.stash:  # the suite is blocked (-p no:synthmon-suite)
         return
     manager.register(ReportsPlugin(config), "synthmon-reports")

@@ -43,7 +43,6 @@ from synthmon.suite.context import (
 )
 from synthmon.suite.early_sandbox import sandbox_key, take_early
 from synthmon.suite.exchange import Exchange
-from synthmon.suite.exit import skip_final_collection
 from synthmon.suite.interrupts import InterruptWatch
 from synthmon.suite.leaks import LeakDetector
 from synthmon.suite.messages import TLS_FAILED
@@ -230,7 +229,6 @@ class SynthmonSuite:
             self.sandbox.terminate()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        skip_final_collection()
         self.interrupts.restore()
         if self._core is not None:
             self._core.session.close()

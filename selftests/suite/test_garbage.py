@@ -1,15 +1,18 @@
-"""A suite process leaves its objects out of the interpreter's last collection at exit
-(synthmon.suite.exit), and nothing a run writes or reports is lost by it: the exit status
-and the reports are the run's, passed or failed."""
+"""A suite process keeps what lives to its end out of the garbage collector's walks
+(synthmon.suite.garbage), and nothing a run writes or reports is lost by it: the exit status
+and the reports are the run's, passed or failed, and a process that calls pytest.main()
+gets its collector back as it was."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from suite_harness import run_suite, sandbox
+from suite_harness import REPO, run_suite, sandbox, suite_env
 
 # Registered when pytest imports it (before the suite's handler), so it runs after that
 # handler at exit: it reads how many objects the final collection will leave alone.
@@ -55,3 +58,31 @@ def test_a_failing_run_keeps_its_exit_status_and_complete_reports(tmp_path):
     assert summary["outcome"] == "failed" and summary["totals"]["failed"] >= 1
     suite = ET.parse(latest / "junit.xml").getroot()
     assert sum(int(s.get("failures", 0)) for s in suite.iter("testsuite")) >= 1
+
+
+# In one process: frozen during the checks, unfrozen once pytest.main() returns.
+IN_PROCESS = textwrap.dedent("""
+    import gc, sys
+    import pytest
+
+    class During:
+        def pytest_runtest_call(self, item):
+            During.frozen = gc.get_freeze_count()
+
+    code = pytest.main(["-q", "-p", "no:cacheprovider", "--target=" + sys.argv[1],
+                        "--reports-dir=" + sys.argv[2], "tests/synthetic/test_health.py"],
+                       plugins=[During()])
+    print(f"exit {int(code)} during {During.frozen} after {gc.get_freeze_count()}")
+""")
+
+
+def test_pytest_main_in_a_process_gets_its_collector_back(tmp_path):
+    with sandbox() as url:
+        done = subprocess.run([sys.executable, "-c", IN_PROCESS, url, str(tmp_path)],
+                              cwd=REPO, env=suite_env(None), capture_output=True, text=True,
+                              timeout=120, check=False)
+    line = done.stdout.strip().splitlines()[-1]
+    _, code, _, during, _, after = line.split()
+    assert code == "0", done.stdout + done.stderr
+    assert int(during) > 10_000, line
+    assert int(after) == 0, line
