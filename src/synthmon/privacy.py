@@ -143,15 +143,11 @@ def body_shape(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): body_shape(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, list | tuple):
-        shapes: list[Any] = []
-        seen: set[str] = set()
+        distinct: dict[str, Any] = {}  # canonical text -> shape, each item's written once
         for item in value:
             shape = body_shape(item)
-            key = json.dumps(shape, sort_keys=True)
-            if key not in seen:
-                seen.add(key)
-                shapes.append(shape)
-        return sorted(shapes, key=lambda s: json.dumps(s, sort_keys=True))
+            distinct.setdefault(json.dumps(shape, sort_keys=True), shape)
+        return [distinct[key] for key in sorted(distinct)]
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):

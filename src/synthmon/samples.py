@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 SAMPLE_PROPERTY = "synthmon.sample"
@@ -79,14 +79,18 @@ class Sample:
     unit: str = "ms"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The sample as JSON holds it. Built field by field rather than with asdict, whose
+        deep copy of every value cost a run 15 ms (four dicts per call): every field is a
+        str, number, bool or None but the two containers, copied here."""
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
         data["schema_drift"] = list(self.schema_drift)  # JSON's shape: an array
+        if self.phases is not None:
+            data["phases"] = dict(self.phases)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sample:
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
+        values = {k: v for k, v in data.items() if k in _FIELD_NAMES}
         if values.get("schema_drift") is not None:
             values["schema_drift"] = tuple(values["schema_drift"])
         else:
@@ -113,6 +117,9 @@ class Sample:
         """The call got no complete answer: no answer at all, none within the deadline, or a
         body over the cap."""
         return self.error_type in INCOMPLETE
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Sample))
 
 
 def known_error_type(error_type: str | None, status: int | None) -> str | None:
