@@ -75,6 +75,17 @@ def test_registered_secrets_are_removed_literally() -> None:
     assert privacy.scrub_text("x pw-from-environment y") == "x [redacted] y"
 
 
+def test_a_secret_is_removed_from_a_text_of_its_own_length_and_longer_ones() -> None:
+    """The scrub starts at the first secret short enough to fit in the text: one of exactly
+    the text's length, and every shorter one, are still looked for."""
+    long, middle, short = "L" * 40 + "-secret", "middle-secret-value", "shorty"
+    privacy.register_secret(long, middle, short)
+    assert privacy.scrub_text(middle) == privacy.REDACTED
+    assert privacy.scrub_text(f"a {short} b") == f"a {privacy.REDACTED} b"
+    assert privacy.scrub_text(f"{long}{middle}") == privacy.REDACTED * 2
+    assert privacy.scrub_text("short") == "short"  # shorter than every secret
+
+
 def test_headers_pass_an_allow_list() -> None:
     clean = privacy.scrub_headers({"Content-Type": "application/json",
                                    "Authorization": "Bearer abc", "Set-Cookie": "sa_session=1",

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -62,11 +63,13 @@ _PATTERNS: list[tuple[re.Pattern[str], str, tuple[str, ...], bool]] = [
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
-# Longest first, so a secret that contains another is removed whole. Replaced literally
-# rather than through one compiled alternation: the client registers values on every call,
-# and recompiling an alternation of every secret so far (a check may send a 64 KiB name)
-# cost a quarter of a second each time.
-_ordered_secrets: tuple[str, ...] = ()
+# The secrets longest first, so a secret that contains another is removed whole, and the
+# negated length of each (ascending), so that bisect finds the first secret short enough to
+# be in a text at all. One object, so a reader without the lock always holds a matching pair.
+# Replaced literally rather than through one compiled alternation: the client registers
+# values on every call, and recompiling an alternation of every secret so far (a check may
+# send a 64 KiB name) cost a quarter of a second each time.
+_secret_table: tuple[tuple[str, ...], tuple[int, ...]] = ((), ())
 
 # Environment variables whose values are credentials of the test accounts (api-contract.md).
 _SECRET_ENV = re.compile(r"^SYNTH_.*(EMAIL|PASSWORD|TOKEN|SECRET)$")
@@ -78,7 +81,7 @@ def register_secret(*values: str | None) -> None:
     The api client calls this for the passwords and emails it sends and the tokens it
     receives; short values are ignored because removing them would shred ordinary text.
     """
-    global _ordered_secrets
+    global _secret_table
     new = {v for v in values if isinstance(v, str) and len(v) >= 6}
     if not new:
         return
@@ -86,7 +89,8 @@ def register_secret(*values: str | None) -> None:
         if new <= _secrets:
             return
         _secrets.update(new)
-        _ordered_secrets = tuple(sorted(_secrets, key=len, reverse=True))
+        ordered = tuple(sorted(_secrets, key=len, reverse=True))
+        _secret_table = (ordered, tuple(-len(secret) for secret in ordered))
 
 
 def register_environment_secrets(environ: Mapping[str, str] | None = None) -> None:
@@ -101,13 +105,26 @@ def scrub_text(text: object) -> str | None:
         return None
     if not isinstance(text, str):
         text = str(text)
-    for secret in _ordered_secrets:
+    ordered, lengths = _secret_table
+    # longest first: start at the first secret short enough to be in the text at all; most
+    # texts are header values and ids, shorter than every token
+    for secret in ordered[bisect_left(lengths, -len(text)):]:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    folded_text: str | None = None  # text.lower(), made once unless a pattern changed text
     for regex, replacement, needles, folded in _PATTERNS:
-        haystack = text.lower() if folded else text
-        if any(needle in haystack for needle in needles):
-            text = regex.sub(replacement, text)
+        if folded:
+            if folded_text is None:
+                folded_text = text.lower()
+            haystack = folded_text
+        else:
+            haystack = text
+        for needle in needles:  # a plain loop: a generator per pattern cost more than the look
+            if needle in haystack:
+                scrubbed = regex.sub(replacement, text)
+                if scrubbed != text:
+                    text, folded_text = scrubbed, None
+                break
     return text
 
 
