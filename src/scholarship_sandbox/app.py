@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # what the OpenAPI document would list, read from the routers (included without prefix)
     documented = [(route.path, method) for router in routers for route in router.routes
                   if isinstance(route, APIRoute) and route.include_in_schema
-                  for method in route.methods]
+                  for method in route.methods or ()]
     install_problem_handlers(app)
 
     def database_check() -> None:
