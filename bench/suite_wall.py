@@ -13,7 +13,9 @@ the browser checks drive Chromium and have their own bench (bench/browser_flow.p
 
 Each figure is the median of --repeat runs (the minimum beside it), with the CPU time the
 process and its children used. The ratios a/c and b/c say what the monitor costs beyond
-the HTTP calls themselves.
+the HTTP calls themselves; the last line splits a into the time its calls took (the
+server's share: the suite's calls log in a dozen times, and each login is a deliberate
+scrypt on the server, which the bare script's GETs do not pay) and the rest.
 
 Run: .venv/bin/python bench/suite_wall.py [--repeat N]
 """
@@ -80,6 +82,13 @@ def calls_made(reports: Path) -> int:
     return int(summary["totals"]["requests"])
 
 
+def seconds_in_calls(reports: Path) -> float:
+    """The sum of the last run's measured call times: the server's share of its wall time
+    (the calls are sequential), login's scrypt included."""
+    summary = json.loads((reports / "latest" / "summary.json").read_text())
+    return sum(float(r.get("total_ms") or 0.0) for r in summary["requests"]) / 1000
+
+
 def figure(runs: list[tuple[float, float]]) -> str:
     walls = [wall for wall, _ in runs]
     cpus = [cpu for _, cpu in runs]
@@ -104,8 +113,10 @@ def main() -> None:
             calls = calls_made(reports)
             against: list[tuple[float, float]] = []
             bare: list[tuple[float, float]] = []
+            in_calls: list[float] = []
             for _ in range(args.repeat):
                 against.append(timed(suite_command(reports, scope, f"--target={url}"), env)[:2])
+                in_calls.append(seconds_in_calls(reports))
                 bare.append(timed([sys.executable, "-c", BARE, url, str(calls)], env)[:2])
         embedded = [timed(suite_command(reports, scope), env)[:2] for _ in range(args.repeat)]
     a = statistics.median(w for w, _ in against)
@@ -118,6 +129,9 @@ def main() -> None:
     print(f"b. suite with the embedded sandbox  {figure(embedded)}")
     print(f"c. bare requests, {calls} calls      {figure(bare)}")
     print(f"ratios: a/c {a / c:.1f}x, b/c {b / c:.1f}x")
+    waiting = statistics.median(in_calls)
+    print(f"of a: {waiting:.2f} s waiting on its calls (their measured times added up), "
+          f"{a - waiting:.2f} s the rest (start, checks, reports, exit)")
 
 
 if __name__ == "__main__":
