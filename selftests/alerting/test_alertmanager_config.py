@@ -181,18 +181,7 @@ def _notification(status: str) -> dict[str, Any]:
 @pytest.mark.parametrize("status", ["firing", "resolved"])
 def test_the_templates_name_the_check_the_regions_the_ids_and_the_runbook(
         tmp_path: Path, status: str) -> None:
-    glob = tmp_path / "synthmon.tmpl"
-    glob.write_text("".join(f'{{{{ define "synthmon.{name}" }}}}{text}{{{{ end }}}}\n'
-                            for name, text in all_templates().items()))
-    data = tmp_path / "data.json"
-    data.write_text(json.dumps(_notification(status)))
-    rendered = {}
-    for name in all_templates():
-        done = amtool("template", "render", f"--template.glob={glob}",
-                      f'--template.text={{{{ template "synthmon.{name}" . }}}}',
-                      f"--template.data={data}")
-        assert done.returncode == 0, done.stdout + done.stderr
-        rendered[name] = done.stdout
+    rendered = _render(tmp_path, _notification(status))
     title = rendered["title"]
     assert f"{names.CHECK_FAILING} [page]: tests/synthetic/test_b2c.py::test_flow on canary" in (
         title) and "(eu-west-1, us-east-1)" in title
@@ -202,6 +191,58 @@ def test_the_templates_name_the_check_the_regions_the_ids_and_the_runbook(
     if status == "firing":
         assert rendered["regions"].strip() == "eu-west-1, us-east-1"
         assert rendered["synthetic_ids"].strip() == "eu-west-1=syn-eu-1, us-east-1=syn-us-1"
+
+
+def _render(tmp_path: Path, notification: dict[str, Any]) -> dict[str, str]:
+    glob = tmp_path / "synthmon.tmpl"
+    glob.write_text("".join(f'{{{{ define "synthmon.{name}" }}}}{text}{{{{ end }}}}\n'
+                            for name, text in all_templates().items()))
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(notification))
+    rendered = {}
+    for name in all_templates():
+        done = amtool("template", "render", f"--template.glob={glob}",
+                      f'--template.text={{{{ template "synthmon.{name}" . }}}}',
+                      f"--template.data={data}")
+        assert done.returncode == 0, done.stdout + done.stderr
+        rendered[name] = done.stdout
+    return rendered
+
+
+def _group(alerts: list[dict[str, str]], annotations: list[dict[str, str]]) -> dict[str, Any]:
+    """One firing group of alerts with these labels and annotations."""
+    entries = [{"status": "firing", "labels": labels,
+                "annotations": {"runbook_url": "RUNBOOK.md#x", **notes},
+                "startsAt": "2026-01-01T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z"}
+               for labels, notes in zip(alerts, annotations, strict=True)]
+    common = {k: v for k, v in alerts[0].items() if all(a.get(k) == v for a in alerts)}
+    return {"receiver": "oncall", "status": "firing", "alerts": entries,
+            "groupLabels": {"alertname": alerts[0]["alertname"]}, "commonLabels": common,
+            "commonAnnotations": {}, "externalURL": "http://alertmanager.example"}
+
+
+def test_a_gate_alert_is_titled_by_its_summary_not_by_checks_it_has_none_of(
+        tmp_path: Path) -> None:
+    """The gate's and the canary's alerts carry no check, target or region label: their
+    title says what their summary says, and how many alerts the page holds."""
+    labels = [{"alertname": "GateVerdictRollback", "severity": "page", "phase": "25",
+               "criterion": criterion} for criterion in ("http_5xx_rate", "p95_regression")]
+    notes = [{"summary": f"The release gate says ROLLBACK for phase 25: {c} tripped"}
+             for c in ("http_5xx_rate", "p95_regression")]
+    one = _render(tmp_path, _group(labels[:1], notes[:1]))["title"].strip()
+    assert one == ("GateVerdictRollback [page]: The release gate says ROLLBACK for phase 25: "
+                   "http_5xx_rate tripped"), one
+    two = _render(tmp_path, _group(labels, notes))["title"].strip()
+    assert two.endswith("http_5xx_rate tripped (2 alerts)"), two
+    assert "several" not in two and "()" not in two
+
+
+def test_a_target_alert_names_the_target_and_its_regions(tmp_path: Path) -> None:
+    labels = [{"alertname": "SyntheticTargetUnreachable", "severity": "page", "target": "canary",
+               "region": region} for region in ("eu-west-1", "us-east-1")]
+    notes = [{"summary": f"canary does not answer from {r}"} for r in ("eu-west-1", "us-east-1")]
+    title = _render(tmp_path, _group(labels, notes))["title"].strip()
+    assert title == "SyntheticTargetUnreachable [page]: canary (eu-west-1, us-east-1)", title
 
 
 def _policy_copy(tmp_path: Path, data: dict[str, Any]) -> Path:

@@ -8,13 +8,29 @@ that region (so on-call can search the logs at once), and the runbook link.
 
 from __future__ import annotations
 
-# "SyntheticCheckFailing [page]: check X on target T (eu-west-1, us-east-1)"
-TITLE = (
-    '{{ if eq .Status "resolved" }}RESOLVED {{ end }}'
-    "{{ .CommonLabels.alertname }} [{{ .CommonLabels.severity }}]: "
+# What the title says the alert is about, by the labels its alerts carry:
+# "SyntheticCheckFailing [page]: check X on target T (eu-west-1, us-east-1)" for a check,
+# "SyntheticTargetUnreachable [page]: canary (eu-west-1)" for a target, and the summary for
+# the canary's and the gate's alerts, which name no check, target or region
+# ("GateVerdictRollback [page]: the gate said rollback in phase 25: http_5xx_rate").
+_SUBJECT = (
+    "{{ if $first.Labels.check }}"
     "{{ with .CommonLabels.check }}{{ . }}{{ else }}several checks{{ end }}"
     " on {{ with .CommonLabels.target }}{{ . }}{{ else }}several targets{{ end }}"
+    "{{ else if $first.Labels.target }}"
+    "{{ with .CommonLabels.target }}{{ . }}{{ else }}several targets{{ end }}"
+    "{{ else }}"
+    "{{ $first.Annotations.summary }}"
+    "{{ if gt (len .Alerts) 1 }} ({{ len .Alerts }} alerts){{ end }}"
+    "{{ end }}"
+)
+TITLE = (
+    "{{ $first := index .Alerts 0 }}"
+    '{{ if eq .Status "resolved" }}RESOLVED {{ end }}'
+    "{{ .CommonLabels.alertname }} [{{ .CommonLabels.severity }}]: " + _SUBJECT +
+    "{{ if $first.Labels.region }}"
     " ({{ range $i, $a := .Alerts }}{{ if $i }}, {{ end }}{{ $a.Labels.region }}{{ end }})"
+    "{{ end }}"
 )
 
 REGIONS = (
