@@ -69,6 +69,11 @@ def test_retention_prunes_old_samples(tmp_path: Path) -> None:
     store.append(_ctx("new"), _samples("new", "canary", "b", time.time()))
     assert {s.run_id for s in store.samples()} == {"new"}
     assert [r.run_id for r in store.runs()] == ["new"]
+    # a run that began before the cutoff keeps its row while some of its samples are kept
+    edge = time.time() - 86400 - 2
+    store.append(_ctx("edge", at=edge), _samples("edge", "canary", "b", edge, n=5))
+    assert {s.run_id for s in store.samples()} == {"new", "edge"}
+    assert {r.run_id for r in store.runs()} == {"new", "edge"}
 
 
 def _writer(path: str, who: int, runs: int) -> None:
