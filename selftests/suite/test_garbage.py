@@ -60,29 +60,43 @@ def test_a_failing_run_keeps_its_exit_status_and_complete_reports(tmp_path):
     assert sum(int(s.get("failures", 0)) for s in suite.iter("testsuite")) >= 1
 
 
-# In one process: frozen during the checks, unfrozen once pytest.main() returns.
+# In one process: frozen during the checks and through pytest's own full collections after
+# them (which look for unraisable exceptions), unfrozen once pytest.main() returns.
 IN_PROCESS = textwrap.dedent("""
     import gc, sys
     import pytest
 
     class During:
+        frozen = None
+        full_collections = []  # the frozen count at each full collection after the checks
+
+    class Watch:
         def pytest_runtest_call(self, item):
             During.frozen = gc.get_freeze_count()
 
+    def seen(phase, info):
+        if phase == "start" and info["generation"] == 2 and During.frozen is not None:
+            During.full_collections.append(gc.get_freeze_count())
+
+    gc.callbacks.append(seen)
     code = pytest.main(["-q", "-p", "no:cacheprovider", "--target=" + sys.argv[1],
                         "--reports-dir=" + sys.argv[2], "tests/synthetic/test_health.py"],
-                       plugins=[During()])
+                       plugins=[Watch()])
+    gc.callbacks.remove(seen)
+    print("collections", *During.full_collections)
     print(f"exit {int(code)} during {During.frozen} after {gc.get_freeze_count()}")
 """)
 
 
-def test_pytest_main_in_a_process_gets_its_collector_back(tmp_path):
+def test_pytest_main_in_a_process_gets_its_collector_back_after_pytests_collections(tmp_path):
     with sandbox() as url:
         done = subprocess.run([sys.executable, "-c", IN_PROCESS, url, str(tmp_path)],
                               cwd=REPO, env=suite_env(None), capture_output=True, text=True,
                               timeout=120, check=False)
-    line = done.stdout.strip().splitlines()[-1]
+    *_, seen, line = done.stdout.strip().splitlines()
     _, code, _, during, _, after = line.split()
     assert code == "0", done.stdout + done.stderr
     assert int(during) > 10_000, line
     assert int(after) == 0, line
+    frozen_at = [int(n) for n in seen.split()[1:]]
+    assert len(frozen_at) >= 2 and min(frozen_at) > 10_000, seen  # pytest's two, and no walk

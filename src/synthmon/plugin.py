@@ -70,12 +70,15 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     """The embedded sandbox boots while pytest imports conftest.py and configures (the suite
-    takes it over); only for runs of the synthmon suite, see _is_a_synthmon_run."""
+    takes it over), and the collector's last clean-up is registered (suite/garbage.py); only
+    for runs of the synthmon suite, see _is_a_synthmon_run."""
     namespace = early_config.known_args_namespace
     if namespace.synthmon_target or namespace.synthmon_policy or (
             early_config.rootpath / "canary-policy.yaml").is_file():
+        from synthmon.suite import garbage
         from synthmon.suite.early_sandbox import start_early
 
+        garbage.unfreeze_after_the_run(early_config)
         start_early(early_config)
 
 

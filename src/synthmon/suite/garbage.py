@@ -8,10 +8,10 @@ interpreter's last one at exit, which tore down every module and took 100 to 150
 freeing nothing the operating system would not take back at once.
 
 So once the checks are collected those objects are frozen out of the collector
-(`gc.freeze`, whose use this is), and unfrozen when pytest is done with the run, so that a
-process calling pytest.main() goes on as before. At exit they are frozen again: every
-report is written and closed by then (the reports plugin writes at session end, where the
-telemetry is shut down too). Registered only for runs of synthmon's suite.
+(`gc.freeze`, whose use this is), and unfrozen when pytest is done with the run, after its
+own last collection, so that a process calling pytest.main() goes on as before. At exit they
+are frozen again: every report is written and closed by then (the reports plugin writes at
+session end, where the telemetry is shut down too). Only for runs of synthmon's suite.
 """
 
 from __future__ import annotations
@@ -24,14 +24,20 @@ import pytest
 _exit_registered = False
 
 
+def unfreeze_after_the_run(early_config: pytest.Config) -> None:
+    """Give the collector its objects back as pytest's very last clean-up: registered while
+    the command line is read, before any plugin's own clean-up (they run last first), so
+    after the collections pytest makes at unconfigure and in its clean-up to look for
+    unraisable exceptions, which then walk only what the checks made."""
+    early_config.add_cleanup(gc.unfreeze)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
-@pytest.hookimpl(trylast=True)  # after pytest's own unconfigure, whose collections look for
-def pytest_unconfigure(config: pytest.Config) -> None:  # unraisable exceptions
-    gc.unfreeze()
+def pytest_unconfigure(config: pytest.Config) -> None:
     skip_final_collection()
 
 
