@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from suite_harness import REPO, suite_env
 
@@ -30,6 +31,7 @@ def pytest_sessionstart(session):
     watch["at_session_start"] = _sandboxes()
     suite = session.config.pluginmanager.get_plugin("synthmon-suite")
     watch["taken_over"] = suite.sandbox.pid if suite and suite.sandbox else None
+    watch["workdir"] = str(suite.sandbox.workdir) if suite and suite.sandbox else None
     with open(os.environ["WATCH_SINK"], "w") as sink:
         json.dump(watch, sink)
 '''
@@ -53,6 +55,9 @@ def test_the_sandbox_starts_before_conftest_and_is_taken_over(tmp_path):
     assert len(watch["before_conftest"]) == 1, watch
     assert watch["at_session_start"] == watch["before_conftest"], watch  # no second one
     assert watch["taken_over"] == watch["before_conftest"][0], watch
+    # and it is gone with the run, its workdir too (it is killed, not asked: it keeps nothing)
+    assert not psutil.pid_exists(watch["taken_over"]), watch
+    assert not Path(str(watch["workdir"])).exists(), watch
 
 
 @pytest.mark.slow

@@ -132,11 +132,11 @@ class SandboxProcess:
                     lines.append(entry)
         return lines
 
-    def terminate(self) -> None:
-        """Ask it to stop (SIGTERM to its group) without waiting: it shuts down while its
-        starter finishes its own work; stop() then waits for it."""
+    def terminate(self, sig: int = signal.SIGTERM) -> None:
+        """Ask it to stop (`sig` to its group, SIGTERM by default) without waiting: it shuts
+        down while its starter finishes its own work; stop() then waits for it."""
         if self.proc.poll() is None and not self.terminated:
-            _signal(self.proc, signal.SIGTERM, _leads_its_group(self.proc))
+            _signal(self.proc, sig, _leads_its_group(self.proc))
             self.terminated = True
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
