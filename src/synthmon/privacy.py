@@ -111,19 +111,11 @@ def scrub_text(text: object) -> str | None:
     for secret in ordered[bisect_left(lengths, -len(text)):]:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    folded_text: str | None = None  # text.lower(), made once unless a pattern changed text
     for regex, replacement, needles, folded in _PATTERNS:
-        if folded:
-            if folded_text is None:
-                folded_text = text.lower()
-            haystack = folded_text
-        else:
-            haystack = text
+        haystack = text.lower() if folded else text
         for needle in needles:  # a plain loop: a generator per pattern cost more than the look
             if needle in haystack:
-                scrubbed = regex.sub(replacement, text)
-                if scrubbed != text:
-                    text, folded_text = scrubbed, None
+                text = regex.sub(replacement, text)
                 break
     return text
 
