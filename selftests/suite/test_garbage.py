@@ -17,7 +17,7 @@ from suite_harness import REPO, run_suite, sandbox, suite_env
 # Registered when pytest imports it (before the suite's handler), so it runs after that
 # handler at exit: it reads how many objects the final collection will leave alone.
 PROBE = textwrap.dedent("""
-    import atexit, gc, os, sys
+    import atexit, gc, sys
 
     def _tell():
         sys.stderr.write(f"frozen at exit: {gc.get_freeze_count()}\\n")

@@ -21,8 +21,6 @@ import gc
 
 import pytest
 
-_exit_registered = False
-
 
 def unfreeze_after_the_run(early_config: pytest.Config) -> None:
     """Give the collector its objects back as pytest's very last clean-up: registered while
@@ -38,13 +36,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    skip_final_collection()
-
-
-def skip_final_collection() -> None:
-    """At this process's exit, leave the objects alive then out of the final collection
-    (atexit runs the last handler registered first: this one, before those of the plugins)."""
-    global _exit_registered
-    if not _exit_registered:
-        atexit.register(gc.freeze)
-        _exit_registered = True
+    """At this process's exit, leave the objects alive then out of the final collection.
+    Registered once however many runs the process makes (unregister drops an earlier one),
+    and last, so it runs first of the atexit handlers, before those of the plugins."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
