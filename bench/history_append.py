@@ -10,7 +10,7 @@ samples, timed on the same store: the one the store uses (NOT EXISTS, one index 
 old run) and the one it used before (NOT IN over every sample's run id).
 
 Nothing is asserted; the figures are printed. The store lives in a temporary folder (about
-300 MB at the defaults) and is removed at the end.
+500 MB at the defaults) and is removed at the end.
 
 Run: .venv/bin/python bench/history_append.py [--days 30] [--appends 20]
 """
@@ -51,23 +51,36 @@ def _sample(run_id: str, at: float, n: int) -> Sample:
                   git_sha="0000000")
 
 
+_RUN = ("INSERT INTO runs (run_id, started_at, target, cohort, region, device, build_id,"
+        " git_sha, environment, context) VALUES (?,?,?,?,?,?,?,?,?,?)")
+_SAMPLE = ("INSERT INTO samples (run_id, started_at, cohort, endpoint, build_id, region,"
+           " synthetic_id, data) VALUES (?,?,?,?,?,?,?,?)")
+
+
+def _run_row(run_id: str, at: float) -> tuple[object, ...]:
+    return (run_id, at, "t", "canary", "local", "desktop", "b", "0000000", "bench", "{}")
+
+
+def _sample_rows(run_id: str, at: float) -> list[tuple[object, ...]]:
+    return [(run_id, at + n * 0.01, "canary", f"GET /api/v1/r{n % 12}", "b", "local",
+             f"{run_id}.x.{n}", "{}") for n in range(SAMPLES_PER_RUN)]
+
+
+def _insert(path: Path, runs: list[tuple[str, float]]) -> None:
+    """These (run id, start) runs and their samples, written straight into the store's
+    tables in one transaction."""
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("BEGIN")
+        conn.executemany(_RUN, (_run_row(run_id, at) for run_id, at in runs))
+        for run_id, at in runs:
+            conn.executemany(_SAMPLE, _sample_rows(run_id, at))
+        conn.execute("COMMIT")
+
+
 def build(path: Path, runs: int, now: float) -> None:
     """`runs` runs a minute apart, the oldest just inside the retention (a minute's margin)."""
     HistoryStore(path).create()
-    with sqlite3.connect(path, isolation_level=None) as conn:
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO runs (run_id, started_at, target, cohort, region, device, build_id,"
-            " git_sha, environment, context) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            ((f"run-{i:06d}", now - (runs - i) * 60 + 60, "t", "canary", "local", "desktop",
-              "b", "0000000", "bench", "{}") for i in range(runs)))
-        conn.executemany(
-            "INSERT INTO samples (run_id, started_at, cohort, endpoint, build_id, region,"
-            " synthetic_id, data) VALUES (?,?,?,?,?,?,?,?)",
-            ((f"run-{i:06d}", now - (runs - i) * 60 + 60 + n * 0.01, "canary",
-              f"GET /api/v1/r{n % 12}", "b", "local", f"run-{i:06d}.x.{n}", "{}")
-             for i in range(runs) for n in range(SAMPLES_PER_RUN)))
-        conn.execute("COMMIT")
+    _insert(path, [(f"run-{i:06d}", now - (runs - i) * 60 + 60) for i in range(runs)])
 
 
 def main() -> None:
@@ -111,17 +124,7 @@ def main() -> None:
 
 
 def _add_run(path: Path, run_id: str, at: float) -> None:
-    with sqlite3.connect(path, isolation_level=None) as conn:
-        conn.execute("BEGIN")
-        conn.execute("INSERT INTO runs (run_id, started_at, target, cohort, region, device,"
-                     " build_id, git_sha, environment, context) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                     (run_id, at, "t", "canary", "local", "desktop", "b", "0000000", "bench",
-                      "{}"))
-        conn.executemany("INSERT INTO samples (run_id, started_at, cohort, endpoint, build_id,"
-                         " region, synthetic_id, data) VALUES (?,?,?,?,?,?,?,?)",
-                         ((run_id, at + n * 0.01, "canary", "GET /x", "b", "local",
-                           f"{run_id}.x.{n}", "{}") for n in range(SAMPLES_PER_RUN)))
-        conn.execute("COMMIT")
+    _insert(path, [(run_id, at)])
 
 
 if __name__ == "__main__":
